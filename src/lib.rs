@@ -1,0 +1,2 @@
+//! popdoc: look after a POP3 mailbox on the server.
+#![forbid(unsafe_code)]
