@@ -1,2 +1,4 @@
 //! popdoc: look after a POP3 mailbox on the server.
 #![forbid(unsafe_code)]
+
+pub mod pop3;

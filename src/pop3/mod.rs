@@ -1,0 +1,17 @@
+//! POP3 protocol core (sans-I/O): commands, replies, the incremental
+//! reader, CAPA and SASL. Bytes in, bytes out; no sockets, no tokio, no
+//! clocks, no UI.
+
+pub mod capa;
+pub mod command;
+pub mod reader;
+pub mod reply;
+pub mod sasl;
+
+pub use capa::Capabilities;
+pub use command::Command;
+pub use reader::{Event, Expect, ProtocolError, Reader};
+pub use reply::{RespCode, Status};
+
+#[cfg(test)]
+mod tests;
