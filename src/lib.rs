@@ -2,3 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod pop3;
+pub mod util;
+pub mod worker;

@@ -1,0 +1,86 @@
+//! Small formatting helpers shared by the commands and the TUI: sizes,
+//! durations and times for people.
+
+use std::time::{Duration, SystemTime};
+
+/// `1.2 MB`, `512 B` (decimal units, as mail clients show them).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 999.95 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.0} {}", UNITS[unit])
+    }
+}
+
+/// `830 ms`, `4.2 s`, `3 min 05 s`.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        let s = d.as_secs();
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
+}
+
+/// `2026-11-22 03:00:15` in UTC.
+pub fn format_utc(t: SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .map(|ts| ts.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A Unix time as `2026-11-22 04:00` in the local time zone.
+pub fn format_local(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|ts| {
+            ts.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A Unix time as RFC 3339 UTC (`2026-11-22T03:00:15Z`), for JSON.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    jiff::Timestamp::from_second(unix).ok().map(|ts| ts.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1000), "1.0 kB");
+        assert_eq!(human_size(1_234_567), "1.2 MB");
+        assert_eq!(human_size(52_428_800), "52 MB");
+        assert_eq!(human_size(999_999), "1.0 MB");
+    }
+
+    #[test]
+    fn durations_and_times() {
+        assert_eq!(human_duration(Duration::from_millis(830)), "830 ms");
+        assert_eq!(human_duration(Duration::from_millis(4240)), "4.2 s");
+        assert_eq!(human_duration(Duration::from_secs(185)), "3 min 05 s");
+        assert_eq!(
+            format_utc(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_316_415)),
+            "2026-11-22 03:00:15"
+        );
+        assert_eq!(rfc3339(0).unwrap(), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,145 @@
+//! Errors of the connection layer, each a sentence for the user: what
+//! happened and what to do. Never contains a password or token.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::pop3::{ProtocolError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not look up {host}: {reason}. Check the host name and your network.")]
+    Resolve { host: String, reason: String },
+    #[error("could not connect to {addr}: {reason}. Check the host and port, and that the server is running.")]
+    Connect { addr: String, reason: String },
+    #[error("no answer from {addr} within {secs} s. Check the host and port, or a firewall in between.")]
+    ConnectTimeout { addr: String, secs: u64 },
+    #[error("{}", tls_message(host, reason, fingerprint.as_deref()))]
+    Tls {
+        host: String,
+        reason: String,
+        fingerprint: Option<String>,
+    },
+    #[error("cannot read the CA file {}: {reason}.", path.display())]
+    CaFile { path: PathBuf, reason: String },
+    #[error("the server does not offer STLS, so this connection cannot be encrypted. Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted.")]
+    NoStls,
+    #[error("the server refused STLS ({0}). Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted.")]
+    StlsRefused(Status),
+    #[error("the server sent data right after agreeing to STLS; it could have been injected by an attacker, so popdoc closed the connection.")]
+    StlsInjection,
+    #[error("popdoc will not send your credentials over an unencrypted connection. Use pop3s:// or pop3:// with STLS, or ask for it by name with --plaintext.")]
+    PlaintextRefused,
+    #[error("{}", refused(command, status))]
+    Refused { command: String, status: Status },
+    #[error("login failed: {}{}", refused_status(status), detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Login {
+        status: Status,
+        detail: Option<String>,
+    },
+    #[error("{0}")]
+    NoMethod(String),
+    #[error("the server did not answer {command} within {secs} s. It may be overloaded or the connection stalled; try again, or raise --timeout.")]
+    Timeout { command: String, secs: u64 },
+    #[error("the server closed the connection during {command}.")]
+    Closed { command: String },
+    #[error("the server broke the POP3 protocol during {command}: {source}.")]
+    Protocol {
+        command: String,
+        source: ProtocolError,
+    },
+    #[error("the server's reply to {command} was longer than popdoc's limit of {limit} bytes.")]
+    TooLong { command: String, limit: usize },
+    #[error("the server's reply to {command} could not be understood: {detail}.")]
+    Malformed { command: String, detail: String },
+    #[error("network error during {command}: {reason}.")]
+    Io { command: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("could not write {what}: {reason}.")]
+    Write { what: String, reason: String },
+    #[error("cancelled.")]
+    Cancelled,
+}
+
+impl Error {
+    /// True when the connection can no longer be used for commands.
+    pub fn breaks_connection(&self) -> bool {
+        !matches!(
+            self,
+            Error::Refused { .. } | Error::TooLong { .. } | Error::Malformed { .. }
+        )
+    }
+
+    /// The server's status, when the error is a `-ERR`.
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            Error::Refused { status, .. } | Error::Login { status, .. } => Some(status),
+            Error::StlsRefused(status) => Some(status),
+            _ => None,
+        }
+    }
+}
+
+fn tls_message(host: &str, reason: &str, fingerprint: Option<&str>) -> String {
+    let mut s = if host.is_empty() {
+        format!("TLS setup failed: {reason}.")
+    } else {
+        format!("the TLS connection to {host} failed: {reason}.")
+    };
+    if let Some(fp) = fingerprint {
+        s.push_str(&format!(
+            " The server's certificate has SHA-256 fingerprint {fp}; if the server uses its own certificate, pass its CA with --ca-file, or pin it with --fingerprint after checking that value with the server's administrator."
+        ));
+    }
+    s
+}
+
+fn refused_status(status: &Status) -> String {
+    let mut s = status.to_string();
+    if let Some(code) = &status.code {
+        s.push_str(&format!(" — {}", code.explain()));
+    }
+    s
+}
+
+fn refused(command: &str, status: &Status) -> String {
+    format!("the server refused {command}: {}", refused_status(status))
+}
+
+/// A command's words for error messages (`RETR 3`), never with secrets.
+#[derive(Debug, Clone)]
+pub struct CommandName(pub String);
+
+impl fmt::Display for CommandName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pop3::RespCode;
+
+    #[test]
+    fn refusals_explain_response_codes() {
+        let e = Error::Login {
+            status: Status {
+                ok: false,
+                code: Some(RespCode::InUse),
+                text: "Mailbox is locked".into(),
+            },
+            detail: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "login failed: -ERR [IN-USE] Mailbox is locked — another client holds the mailbox lock; close the other mail client or wait and retry"
+        );
+        let e = Error::Timeout {
+            command: "RETR 3".into(),
+            secs: 30,
+        };
+        assert!(e.to_string().contains("did not answer RETR 3 within 30 s"));
+    }
+}

@@ -1,0 +1,214 @@
+//! The session record: a transcript (direction, time, the line, with
+//! credentials already redacted by the command layer) and per-command
+//! timings (sent, first and last byte of the reply, bytes moved).
+//!
+//! Bounded: the oldest lines are dropped past a limit, and message bodies
+//! are summarised, never copied in.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Lines kept before the oldest are dropped.
+const MAX_LINES: usize = 20_000;
+const MAX_TIMINGS: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Client to server.
+    Sent,
+    /// Server to client.
+    Received,
+    /// popdoc's own remark (TLS started, body summary, timing).
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Since the session started.
+    pub at: Duration,
+    pub dir: Dir,
+    pub text: String,
+}
+
+impl Line {
+    /// `  0.123 C: USER alice`
+    pub fn render(&self) -> String {
+        let tag = match self.dir {
+            Dir::Sent => "C:",
+            Dir::Received => "S:",
+            Dir::Note => "--",
+        };
+        format!("{:>9.3} {tag} {}", self.at.as_secs_f64(), self.text)
+    }
+}
+
+/// One command's timing. Times are since the session started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timing {
+    pub command: String,
+    pub sent: Duration,
+    pub first_byte: Option<Duration>,
+    pub last_byte: Option<Duration>,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub ok: Option<bool>,
+}
+
+impl Timing {
+    /// From the command's last byte leaving to the reply's first byte.
+    pub fn latency(&self) -> Option<Duration> {
+        Some(self.first_byte?.saturating_sub(self.sent))
+    }
+
+    /// From the command leaving to the reply's last byte.
+    pub fn total(&self) -> Option<Duration> {
+        Some(self.last_byte?.saturating_sub(self.sent))
+    }
+}
+
+#[derive(Debug)]
+pub struct SessionLog {
+    start: Instant,
+    wall_start: SystemTime,
+    lines: VecDeque<Line>,
+    /// Index of `lines[0]` among all lines ever logged.
+    first: u64,
+    timings: VecDeque<Timing>,
+}
+
+impl Default for SessionLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SessionLog {
+    pub fn new() -> Self {
+        SessionLog {
+            start: Instant::now(),
+            wall_start: SystemTime::now(),
+            lines: VecDeque::new(),
+            first: 0,
+            timings: VecDeque::new(),
+        }
+    }
+
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub fn started_at(&self) -> SystemTime {
+        self.wall_start
+    }
+
+    pub fn push(&mut self, dir: Dir, text: impl Into<String>) {
+        if self.lines.len() == MAX_LINES {
+            self.lines.pop_front();
+            self.first += 1;
+        }
+        let text = text.into();
+        tracing::debug!(target: "popdoc::transcript", "{:?} {}", dir, text);
+        self.lines.push_back(Line {
+            at: self.now(),
+            dir,
+            text,
+        });
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.push(Dir::Note, text);
+    }
+
+    pub fn timing(&mut self, t: Timing) {
+        if self.timings.len() == MAX_TIMINGS {
+            self.timings.pop_front();
+        }
+        self.timings.push_back(t);
+    }
+
+    pub fn timings(&self) -> impl DoubleEndedIterator<Item = &Timing> {
+        self.timings.iter()
+    }
+
+    pub fn last_timing(&self) -> Option<&Timing> {
+        self.timings.back()
+    }
+
+    /// The number of lines ever logged; pass it to [`lines_since`] later.
+    pub fn mark(&self) -> u64 {
+        self.first + self.lines.len() as u64
+    }
+
+    /// Lines logged since `mark` (those still kept).
+    pub fn lines_since(&self, mark: u64) -> impl Iterator<Item = &Line> {
+        let skip = mark.saturating_sub(self.first) as usize;
+        self.lines.iter().skip(skip)
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = &Line> {
+        self.lines.iter()
+    }
+
+    /// The whole transcript as text, with a header.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# popdoc transcript; times in seconds since {} (UTC); credentials shown as ***",
+            crate::util::format_utc(self.wall_start)
+        );
+        if self.first > 0 {
+            let _ = writeln!(s, "# ({} earlier lines dropped)", self.first);
+        }
+        for l in &self.lines {
+            s.push_str(&l.render());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_survive_dropping_old_lines() {
+        let mut log = SessionLog::new();
+        log.push(Dir::Sent, "USER a");
+        let m = log.mark();
+        log.push(Dir::Received, "+OK");
+        let new: Vec<_> = log.lines_since(m).map(|l| l.text.clone()).collect();
+        assert_eq!(new, ["+OK"]);
+        for i in 0..MAX_LINES {
+            log.note(format!("n{i}"));
+        }
+        assert_eq!(log.lines().count(), MAX_LINES);
+        let m2 = log.mark();
+        log.note("last");
+        assert_eq!(log.lines_since(m2).count(), 1);
+        assert!(log.render().contains("earlier lines dropped"));
+    }
+
+    #[test]
+    fn timing_arithmetic() {
+        let t = Timing {
+            command: "STAT".into(),
+            sent: Duration::from_millis(10),
+            first_byte: Some(Duration::from_millis(25)),
+            last_byte: Some(Duration::from_millis(40)),
+            bytes_out: 6,
+            bytes_in: 12,
+            ok: Some(true),
+        };
+        assert_eq!(t.latency(), Some(Duration::from_millis(15)));
+        assert_eq!(t.total(), Some(Duration::from_millis(30)));
+        let l = Line {
+            at: Duration::from_millis(1234),
+            dir: Dir::Sent,
+            text: "STAT".into(),
+        };
+        assert_eq!(l.render(), "    1.234 C: STAT");
+    }
+}

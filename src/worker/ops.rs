@@ -1,0 +1,194 @@
+//! Typed POP3 operations on a logged-in [`Connection`]: STAT, LIST, UIDL,
+//! TOP for many messages (pipelined when allowed), RETR streamed into a
+//! writer, DELE, RSET, NOOP and QUIT.
+
+use std::collections::HashMap;
+
+use tokio::io::AsyncWrite;
+use tokio_util::sync::CancellationToken;
+
+use super::conn::{Connection, Outcome};
+use super::error::Error;
+use crate::pop3::reply::{parse_scan_listing, parse_stat, parse_uid_listing, Malformed};
+use crate::pop3::{Command, Status};
+
+/// Header blocks larger than this are refused (a clear error, not a crash).
+pub const HEADER_LIMIT: usize = 1024 * 1024;
+/// What a `TOP n 0` reply is assumed to weigh, for the pipelining window.
+const TOP_ESTIMATE: u64 = 8 * 1024;
+
+/// One message on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub number: u32,
+    pub size: u64,
+    /// None when the server has no UIDL.
+    pub uidl: Option<String>,
+}
+
+fn malformed(command: &str, m: Malformed) -> Error {
+    Error::Malformed {
+        command: command.into(),
+        detail: m.to_string(),
+    }
+}
+
+fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    body.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+}
+
+impl Connection {
+    pub async fn stat(&mut self) -> Result<(u32, u64), Error> {
+        let reply = self.command(Command::Stat).await?;
+        parse_stat(&reply.status).map_err(|m| malformed("STAT", m))
+    }
+
+    /// LIST and UIDL together (pipelined when the server allows), merged
+    /// by message number. A server without UIDL gives `uidl: None`.
+    pub async fn listing(&mut self) -> Result<Vec<Listing>, Error> {
+        let mut list = None;
+        let mut uidl = None;
+        let uidl_supported = self.capabilities().is_none_or(|c| c.uidl);
+        let mut cmds = vec![(Command::List(None), 64 * 1024)];
+        if uidl_supported {
+            cmds.push((Command::Uidl(None), 64 * 1024));
+        }
+        self.exchange(
+            &mut cmds.into_iter(),
+            None::<&mut tokio::io::Sink>,
+            None,
+            &mut |o| match o {
+                Outcome::Reply(0, r) => list = Some(r),
+                Outcome::Reply(_, r) => uidl = Some(r),
+                Outcome::Progress(..) => {}
+            },
+        )
+        .await?;
+        let list = list.unwrap_or_else(|| Err(Error::Invalid("LIST got no reply".into())))?;
+        let mut out = Vec::new();
+        for line in lines(list.body.as_deref().unwrap_or_default()) {
+            let (number, size) = parse_scan_listing(line).map_err(|m| malformed("LIST", m))?;
+            out.push(Listing {
+                number,
+                size,
+                uidl: None,
+            });
+        }
+        match uidl {
+            Some(Ok(reply)) => {
+                let mut by_number = HashMap::new();
+                for line in lines(reply.body.as_deref().unwrap_or_default()) {
+                    let (n, uid) = parse_uid_listing(line).map_err(|m| malformed("UIDL", m))?;
+                    by_number.insert(n, uid);
+                }
+                for l in &mut out {
+                    l.uidl = by_number.remove(&l.number);
+                }
+            }
+            // No UIDL on this server: numbers only.
+            Some(Err(Error::Refused { .. })) | None => {}
+            Some(Err(e)) => return Err(e),
+        }
+        out.sort_by_key(|l| l.number);
+        Ok(out)
+    }
+
+    /// `UIDL n`, to check that message `n` is still the one we mean.
+    pub async fn uidl_one(&mut self, n: u32) -> Result<String, Error> {
+        let reply = self.command(Command::Uidl(Some(n))).await?;
+        parse_uid_listing(reply.status.args().as_bytes())
+            .map(|(_, uid)| uid)
+            .map_err(|m| malformed("UIDL", m))
+    }
+
+    /// `TOP n lines` for each message, pipelined when allowed; `each` gets
+    /// every reply as it completes, in order.
+    pub async fn top_many(
+        &mut self,
+        numbers: &[u32],
+        lines: u32,
+        limit: usize,
+        each: &mut dyn FnMut(u32, Result<Vec<u8>, Error>),
+    ) -> Result<(), Error> {
+        let estimate = if lines == 0 {
+            TOP_ESTIMATE
+        } else {
+            TOP_ESTIMATE + u64::from(lines) * 80
+        };
+        let mut cmds = numbers.iter().map(|&msg| {
+            (
+                Command::Top { msg, lines, limit },
+                estimate.min(limit as u64),
+            )
+        });
+        self.exchange(
+            &mut cmds,
+            None::<&mut tokio::io::Sink>,
+            None,
+            &mut |o| {
+                if let Outcome::Reply(i, r) = o {
+                    each(numbers[i], r.map(|r| r.body.unwrap_or_default()));
+                }
+            },
+        )
+        .await
+    }
+
+    /// `RETR n` streamed into `w`: returns the bytes written. `progress`
+    /// hears the running total. Cancelling leaves the connection unusable
+    /// (POP3 cannot stop a RETR midway).
+    pub async fn retr_to<W: AsyncWrite + Unpin>(
+        &mut self,
+        n: u32,
+        w: &mut W,
+        progress: &mut dyn FnMut(u64),
+        cancel: Option<&CancellationToken>,
+    ) -> Result<u64, Error> {
+        let mut result = None;
+        let mut total = 0;
+        self.exchange(
+            &mut std::iter::once((Command::Retr(n), 0)),
+            Some(w),
+            cancel,
+            &mut |o| match o {
+                Outcome::Progress(_, bytes) => {
+                    total = bytes;
+                    progress(bytes)
+                }
+                Outcome::Reply(_, r) => result = Some(r),
+            },
+        )
+        .await?;
+        result.unwrap_or_else(|| Err(Error::Invalid("RETR got no reply".into())))?;
+        Ok(total)
+    }
+
+    pub async fn dele(&mut self, n: u32) -> Result<Status, Error> {
+        Ok(self.command(Command::Dele(n)).await?.status)
+    }
+
+    pub async fn rset(&mut self) -> Result<Status, Error> {
+        Ok(self.command(Command::Rset).await?.status)
+    }
+
+    pub async fn noop(&mut self) -> Result<Status, Error> {
+        Ok(self.command(Command::Noop).await?.status)
+    }
+
+    /// QUIT: in the TRANSACTION state, `+OK` means the server committed
+    /// the deletions (RFC 1939 §6). The socket is closed afterwards.
+    pub async fn quit(mut self) -> Result<Status, Error> {
+        let reply = self.command(Command::Quit).await;
+        self.shutdown().await;
+        Ok(reply?.status)
+    }
+
+    /// Closes the socket without QUIT: nothing marked is deleted.
+    pub async fn shutdown(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.io_mut().shutdown())
+            .await;
+    }
+}
