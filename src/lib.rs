@@ -1,2 +1,5 @@
 //! popdoc: look after a POP3 mailbox on the server.
 #![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod pop3;

@@ -1,0 +1,2 @@
+//! POP3 protocol core (sans-I/O).
+pub mod stuff;
