@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use md5::{Digest, Md5};
 
 use super::conn::Input;
-use super::session::{Flow, Session, Txn};
+use super::session::{Flow, Session};
+use super::transaction::Txn;
 
 /// SASL responses after `+ ` may be far longer than a command line
 /// (OAuth tokens of a few kilobytes).

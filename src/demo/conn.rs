@@ -103,12 +103,19 @@ impl Conn {
         Ok(())
     }
 
+    /// Sends what is queued. A client that reads nothing for the idle timeout
+    /// ends the session.
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        if !self.wbuf.is_empty() {
-            self.io.write_all(&self.wbuf).await?;
-            self.wbuf.clear();
-        }
-        self.io.flush().await
+        let send = async {
+            if !self.wbuf.is_empty() {
+                self.io.write_all(&self.wbuf).await?;
+                self.wbuf.clear();
+            }
+            self.io.flush().await
+        };
+        tokio::time::timeout(self.idle, send)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
     }
 
     /// Flushes what is queued and closes the write side; errors are ignored
@@ -176,6 +183,15 @@ mod tests {
         input.extend_from_slice(b"\r\n");
         client.write_all(&input).await.unwrap();
         assert_eq!(conn.read_line().await, Input::Line(vec![b'c'; 253]));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_makes_flush_fail() {
+        let (_client, server) = tokio::io::duplex(64);
+        let mut conn = Conn::new(Box::new(server), Duration::from_millis(50));
+        conn.write(&[b'x'; 1000]).await.unwrap();
+        let err = conn.flush().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }
 
     #[tokio::test]

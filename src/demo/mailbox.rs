@@ -281,98 +281,9 @@ impl BodyReader {
     }
 }
 
-/// Cuts a message for `TOP n k` (RFC 1939 section 7): the header block, the
-/// blank line, then at most `k` lines of the body. Lines end at LF.
-#[derive(Debug)]
-pub(crate) struct TopCut {
-    in_header: bool,
-    line_len: usize,
-    prev: u8,
-    remaining: u64,
-}
-
-impl TopCut {
-    pub(crate) fn new(lines: u64) -> Self {
-        TopCut {
-            in_header: true,
-            line_len: 0,
-            prev: 0,
-            remaining: lines,
-        }
-    }
-
-    /// How many bytes of `chunk` belong to the output, and whether the cut is
-    /// complete (nothing more is wanted).
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> (usize, bool) {
-        let mut i = 0;
-        while i < chunk.len() {
-            if self.in_header {
-                let b = chunk[i];
-                i += 1;
-                if b == b'\n' {
-                    let blank = self.line_len == 0 || (self.line_len == 1 && self.prev == b'\r');
-                    self.line_len = 0;
-                    if blank {
-                        self.in_header = false;
-                        if self.remaining == 0 {
-                            return (i, true);
-                        }
-                    }
-                } else {
-                    self.line_len += 1;
-                }
-                self.prev = b;
-            } else {
-                match memchr::memchr(b'\n', &chunk[i..]) {
-                    Some(j) => {
-                        i += j + 1;
-                        self.remaining -= 1;
-                        if self.remaining == 0 {
-                            return (i, true);
-                        }
-                    }
-                    None => return (chunk.len(), false),
-                }
-            }
-        }
-        (chunk.len(), false)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn top(msg: &[u8], k: u64, chunk: usize) -> Vec<u8> {
-        let mut cut = TopCut::new(k);
-        let mut out = Vec::new();
-        for c in msg.chunks(chunk) {
-            let (take, done) = cut.feed(c);
-            out.extend_from_slice(&c[..take]);
-            if done {
-                break;
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn top_cuts_after_k_body_lines_at_any_chunking() {
-        let msg = b"A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\nl3\r\n";
-        for chunk in 1..=msg.len() {
-            assert_eq!(top(msg, 0, chunk), b"A: 1\r\nB: 2\r\n\r\n", "chunk {chunk}");
-            assert_eq!(top(msg, 2, chunk), b"A: 1\r\nB: 2\r\n\r\nl1\r\nl2\r\n");
-            assert_eq!(top(msg, 99, chunk), msg);
-        }
-    }
-
-    #[test]
-    fn top_handles_lf_only_and_headers_without_body() {
-        assert_eq!(top(b"A: 1\n\nbody\nmore\n", 1, 3), b"A: 1\n\nbody\n");
-        assert_eq!(top(b"A: 1\r\nB: 2", 5, 4), b"A: 1\r\nB: 2");
-        // a header line with only a CR before other text is not blank
-        assert_eq!(top(b"A\r\n\rx\r\n\r\nb\r\n", 0, 1), b"A\r\n\rx\r\n\r\n");
-    }
 
     #[test]
     fn uidl_from_file_names_is_printable_short_and_unique() {

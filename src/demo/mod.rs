@@ -14,6 +14,7 @@ mod conn;
 mod mailbox;
 mod server;
 mod session;
+mod transaction;
 
 pub use config::{Faults, ServerConfig};
 pub use mailbox::Mailbox;

@@ -1,5 +1,6 @@
-//! One POP3 session of the demo server (RFC 1939): the command loop, the
-//! TRANSACTION state and the message transfer. Authorization lives in `auth.rs`.
+//! One POP3 session of the demo server (RFC 1939): the command loop, status
+//! lines and `CAPA`. Authorization lives in `auth.rs`, the TRANSACTION state in
+//! `transaction.rs`.
 //!
 //! Commands are read as they arrive and answered in order; replies are
 //! flushed when no further complete command is buffered, so pipelined replies
@@ -9,18 +10,14 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
 use super::conn::{Conn, Input};
-use super::mailbox::{Maildrop, TopCut};
 use super::server::Shared;
+use super::transaction::Txn;
 use crate::demo::Faults;
-use crate::pop3::stuff::Stuffer;
 
-/// Size of the chunks a message body is read and sent in.
-const BODY_CHUNK: usize = 64 * 1024;
 /// Length of the status line sent for `Faults::huge_line_on`, CRLF included.
 const HUGE_LINE: usize = 100_000;
 
@@ -43,21 +40,6 @@ pub(super) struct Session {
     pub(super) user: Option<String>,
     /// Present in the TRANSACTION state.
     pub(super) txn: Option<Txn>,
-}
-
-pub(super) struct Txn {
-    maildrop: Maildrop,
-    deleted: Vec<bool>,
-}
-
-impl Txn {
-    pub(super) fn new(maildrop: Maildrop) -> Self {
-        let n = maildrop.messages.len();
-        Txn {
-            maildrop,
-            deleted: vec![false; n],
-        }
-    }
 }
 
 /// Serves one connection until it ends. Errors only end the session.
@@ -114,6 +96,8 @@ impl Session {
             match flow {
                 Flow::Continue => {}
                 Flow::Close => {
+                    // Release the maildrop before the client can see the close.
+                    self.txn = None;
                     self.conn.close().await;
                     return Ok(());
                 }
@@ -179,7 +163,7 @@ impl Session {
     }
 
     /// Sends `+OK` and the lines of a multi-line reply (none start with `.`).
-    async fn listing(&mut self, status: &str, lines: &[String]) -> io::Result<()> {
+    pub(super) async fn listing(&mut self, status: &str, lines: &[String]) -> io::Result<()> {
         self.ok(status).await?;
         for l in lines {
             self.conn.write(l.as_bytes()).await?;
@@ -234,241 +218,6 @@ impl Session {
         self.listing("Capability list follows", &caps).await?;
         Ok(Flow::Continue)
     }
-
-    /// RFC 1939 section 5: the TRANSACTION state.
-    async fn transaction(&mut self, verb: &str, rest: &str) -> io::Result<Flow> {
-        let args: Vec<&str> = rest.split_ascii_whitespace().collect();
-        let faults = self.shared.config.faults.clone();
-        match verb {
-            "STAT" => {
-                let (n, size) = self.totals();
-                self.ok(&format!("{n} {size}")).await?;
-            }
-            "LIST" | "UIDL" => {
-                let uidl = verb == "UIDL";
-                if uidl && faults.no_uidl {
-                    self.err("unknown command").await?;
-                    return Ok(Flow::Continue);
-                }
-                let txn = self.txn.as_ref().expect("TRANSACTION state");
-                let item = |i: usize| {
-                    let m = &txn.maildrop.messages[i];
-                    if uidl {
-                        format!("{} {}", i + 1, m.uidl)
-                    } else {
-                        format!("{} {}", i + 1, m.size)
-                    }
-                };
-                match args.first() {
-                    None => {
-                        let lines: Vec<String> = self.live().into_iter().map(item).collect();
-                        let (n, size) = self.totals();
-                        self.listing(&format!("{n} messages ({size} octets)"), &lines)
-                            .await?;
-                    }
-                    Some(a) => match self.message(a) {
-                        Ok(i) => {
-                            let line = item(i);
-                            self.ok(&line).await?;
-                        }
-                        Err(e) => self.err(&e).await?,
-                    },
-                }
-            }
-            "TOP" => {
-                if faults.no_top {
-                    self.err("unknown command").await?;
-                    return Ok(Flow::Continue);
-                }
-                let (Some(n), Some(k)) = (args.first(), args.get(1)) else {
-                    self.err("usage: TOP msg n").await?;
-                    return Ok(Flow::Continue);
-                };
-                let Some(k) = parse_number(k) else {
-                    self.err("invalid line count").await?;
-                    return Ok(Flow::Continue);
-                };
-                match self.message(n) {
-                    Ok(i) => return self.send_message(i, Some(k)).await,
-                    Err(e) => self.err(&e).await?,
-                }
-            }
-            "RETR" => match args.first().map(|a| self.message(a)) {
-                Some(Ok(i)) => return self.send_message(i, None).await,
-                Some(Err(e)) => self.err(&e).await?,
-                None => self.err("usage: RETR msg").await?,
-            },
-            "DELE" => match args.first().map(|a| self.message(a)) {
-                Some(Ok(i)) => {
-                    let n = i + 1;
-                    if faults.refuse_dele.iter().any(|&r| r as usize == n) {
-                        self.err(&format!("message {n} cannot be deleted")).await?;
-                    } else {
-                        self.txn.as_mut().expect("TRANSACTION state").deleted[i] = true;
-                        self.ok(&format!("message {n} deleted")).await?;
-                    }
-                }
-                Some(Err(e)) => self.err(&e).await?,
-                None => self.err("usage: DELE msg").await?,
-            },
-            "RSET" => {
-                let txn = self.txn.as_mut().expect("TRANSACTION state");
-                txn.deleted.iter_mut().for_each(|d| *d = false);
-                let (n, size) = self.totals();
-                self.ok(&format!("maildrop has {n} messages ({size} octets)"))
-                    .await?;
-            }
-            "NOOP" => self.ok("").await?,
-            "QUIT" => return self.quit(faults.drop_on_quit).await,
-            "CAPA" => return self.capa().await,
-            "USER" | "PASS" | "APOP" | "AUTH" | "STLS" => {
-                self.err("command not valid in this state").await?;
-            }
-            "UTF8" => self.err("UTF8 is not supported").await?,
-            _ => self.err("unknown command").await?,
-        }
-        Ok(Flow::Continue)
-    }
-
-    /// RFC 1939 section 6: the UPDATE state.
-    async fn quit(&mut self, drop_on_quit: bool) -> io::Result<Flow> {
-        let txn = self.txn.take().expect("TRANSACTION state");
-        if drop_on_quit {
-            tracing::info!("dropping the connection on QUIT on purpose");
-            return Ok(Flow::Close);
-        }
-        let marked: Vec<usize> = (0..txn.deleted.len()).filter(|&i| txn.deleted[i]).collect();
-        let (removed, error) = txn.maildrop.commit(&marked).await;
-        tracing::info!(removed, "QUIT committed");
-        if error.is_some() {
-            self.err(&format!(
-                "[SYS/PERM] some deleted messages not removed ({removed} of {} removed)",
-                marked.len()
-            ))
-            .await?;
-        } else {
-            self.ok(&format!(
-                "popdoc demo server signing off ({removed} messages deleted)"
-            ))
-            .await?;
-        }
-        Ok(Flow::Close)
-    }
-
-    /// Indexes of the messages not marked as deleted.
-    fn live(&self) -> Vec<usize> {
-        let txn = self.txn.as_ref().expect("TRANSACTION state");
-        (0..txn.deleted.len())
-            .filter(|&i| !txn.deleted[i])
-            .collect()
-    }
-
-    fn totals(&self) -> (usize, u64) {
-        let txn = self.txn.as_ref().expect("TRANSACTION state");
-        let live = self.live();
-        let size = live.iter().map(|&i| txn.maildrop.messages[i].size).sum();
-        (live.len(), size)
-    }
-
-    /// Turns a message-number argument into an index of a live message.
-    fn message(&self, arg: &str) -> Result<usize, String> {
-        let txn = self.txn.as_ref().expect("TRANSACTION state");
-        let n = parse_number(arg).ok_or_else(|| "invalid message number".to_string())?;
-        let i = usize::try_from(n).unwrap_or(usize::MAX).wrapping_sub(1);
-        match txn.deleted.get(i) {
-            None => Err("no such message".into()),
-            Some(true) => Err(format!("message {n} already deleted")),
-            Some(false) => Ok(i),
-        }
-    }
-
-    /// `RETR` (`top` = None) or `TOP`: `+OK`, the dot-stuffed bytes, `.`.
-    async fn send_message(&mut self, i: usize, top: Option<u64>) -> io::Result<Flow> {
-        let msg = self
-            .txn
-            .as_ref()
-            .expect("TRANSACTION state")
-            .maildrop
-            .messages[i]
-            .clone();
-        let mut reader = match msg.open().await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, uidl = %msg.uidl, "cannot open message");
-                self.err("[SYS/TEMP] cannot read the message").await?;
-                return Ok(Flow::Continue);
-            }
-        };
-        let faults = self.shared.config.faults.clone();
-        let retr = top.is_none();
-        let rate = faults.retr_bytes_per_sec.filter(|_| retr).map(|r| r.max(1));
-        let drop_after = faults.drop_in_retr_after.filter(|_| retr);
-        match top {
-            None => self.ok(&format!("{} octets", msg.size)).await?,
-            Some(_) => self.ok("top of message follows").await?,
-        }
-        // Throttled bodies go out in pieces of about 1/20 s.
-        let chunk = match rate {
-            Some(r) => usize::try_from(r / 20)
-                .unwrap_or(BODY_CHUNK)
-                .clamp(1, BODY_CHUNK),
-            None => BODY_CHUNK,
-        };
-        let mut buf = vec![0u8; chunk];
-        let mut out = Vec::with_capacity(chunk + chunk / 8);
-        let mut stuffer = Stuffer::new();
-        let mut cut = top.map(TopCut::new);
-        let mut sent = 0u64;
-        let started = Instant::now();
-        loop {
-            let n = match reader.read(&mut buf).await {
-                Ok(n) => n,
-                Err(e) => {
-                    // The +OK is out; the only honest thing left is to hang up.
-                    tracing::warn!(error = %e, uidl = %msg.uidl, "read failed mid-message");
-                    return Ok(Flow::Close);
-                }
-            };
-            let mut data = &buf[..n];
-            let mut done = n == 0;
-            if let Some(c) = cut.as_mut() {
-                let (take, complete) = c.feed(data);
-                data = &data[..take];
-                done |= complete;
-            }
-            out.clear();
-            stuffer.push(data, &mut out);
-            if done {
-                stuffer.finish(&mut out);
-            }
-            if let Some(limit) = drop_after {
-                if sent + out.len() as u64 >= limit {
-                    let keep = usize::try_from(limit - sent).unwrap_or(out.len());
-                    self.conn.write(&out[..keep]).await?;
-                    tracing::info!(limit, "dropping the connection mid-RETR on purpose");
-                    return Ok(Flow::Close);
-                }
-            }
-            self.conn.write(&out).await?;
-            sent += out.len() as u64;
-            if let Some(r) = rate {
-                self.conn.flush().await?;
-                let due = started + Duration::from_secs_f64(sent as f64 / r as f64);
-                tokio::time::sleep_until(due.into()).await;
-            }
-            if done {
-                return Ok(Flow::Continue);
-            }
-        }
-    }
-}
-
-/// A decimal number of digits only (no sign, no spaces).
-fn parse_number(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 /// The line as it goes into the received log, with secrets replaced by `***`.
@@ -501,14 +250,6 @@ fn apop_timestamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_digits_only() {
-        assert_eq!(parse_number("12"), Some(12));
-        for bad in ["", "+1", "-1", " 1", "1a", "99999999999999999999999"] {
-            assert_eq!(parse_number(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn secrets_are_redacted_and_the_rest_kept() {
