@@ -1,6 +1,7 @@
 //! popdoc: look after a POP3 mailbox on the server.
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod pop3;
 pub mod util;
 pub mod worker;

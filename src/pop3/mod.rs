@@ -7,6 +7,7 @@ pub mod command;
 pub mod reader;
 pub mod reply;
 pub mod sasl;
+pub mod stuff;
 
 pub use capa::Capabilities;
 pub use command::Command;

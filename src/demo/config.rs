@@ -1,0 +1,119 @@
+//! What the demo server offers ([`ServerConfig`]) and how it misbehaves on
+//! purpose ([`Faults`]). Plain data: no I/O here.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the built-in server behaves.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub user: String,
+    /// Also used for APOP and SASL PLAIN/LOGIN.
+    pub password: String,
+    /// When set, XOAUTH2 and OAUTHBEARER are offered and accept this bearer token.
+    pub oauth_token: Option<String>,
+    /// SASL mechanisms offered (RFC 5034). Supported: PLAIN, LOGIN, XOAUTH2,
+    /// OAUTHBEARER; others are ignored.
+    pub mechanisms: Vec<String>,
+    /// `USER`/`PASS` allowed (RFC 1939 section 7).
+    pub user_pass: bool,
+    /// The greeting carries an APOP timestamp and `APOP` is accepted (RFC 1939 section 7).
+    pub apop: bool,
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// With `tls`: TLS from the first byte (pop3s). Without: `STLS` is offered (RFC 2595).
+    pub implicit_tls: bool,
+    /// The `IMPLEMENTATION` capability (RFC 2449 section 6.9).
+    pub implementation: String,
+    /// A connection silent this long is closed without deleting anything
+    /// (RFC 1939 section 3: at least 10 minutes).
+    pub idle_timeout: Duration,
+    pub faults: Faults,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            user: "demo".into(),
+            password: "demo".into(),
+            oauth_token: None,
+            mechanisms: vec!["PLAIN".into()],
+            user_pass: true,
+            apop: false,
+            tls: None,
+            implicit_tls: false,
+            implementation: "popdoc-demo".into(),
+            idle_timeout: Duration::from_secs(600),
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("user", &self.user)
+            .field("mechanisms", &self.mechanisms)
+            .field("user_pass", &self.user_pass)
+            .field("apop", &self.apop)
+            .field("tls", &self.tls.is_some())
+            .field("implicit_tls", &self.implicit_tls)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Misbehaviour on purpose, for tests of how a client copes. All off by default.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    /// `CAPA` answers `-ERR`.
+    pub no_capa: bool,
+    /// `UIDL` answers `-ERR` and is not in `CAPA`.
+    pub no_uidl: bool,
+    /// `TOP` answers `-ERR` and is not in `CAPA`.
+    pub no_top: bool,
+    /// `PIPELINING` is not in `CAPA` (the server still reads ahead).
+    pub no_pipelining: bool,
+    /// Every `+OK`/`-ERR` line has no text (`+OK\r\n`), greeting included.
+    pub bare_status: bool,
+    /// A login with the right credentials is answered `-ERR [IN-USE] ...`.
+    pub in_use: bool,
+    /// `CAPA` lists `LOGIN-DELAY n` (RFC 2449 section 6.5).
+    pub login_delay: Option<u32>,
+    /// A login with the right credentials is answered `-ERR [LOGIN-DELAY] ...`.
+    pub reject_login_delay: bool,
+    /// `CAPA` lists `EXPIRE` with this value, e.g. "NEVER" or "30" (RFC 2449 section 6.7).
+    pub expire: Option<String>,
+    /// `RETR` sends its `+OK` line and this many bytes of the (dot-stuffed)
+    /// body, then closes the connection. Nothing is deleted.
+    pub drop_in_retr_after: Option<u64>,
+    /// This command verb (e.g. "RETR") is never answered; the socket stays open
+    /// and later input is ignored until the client closes it.
+    pub stall_on: Option<String>,
+    /// Wait this long before answering each command.
+    pub reply_delay: Option<Duration>,
+    /// Wait this long before the greeting.
+    pub greeting_delay: Option<Duration>,
+    /// Send `RETR` bodies at about this many bytes per second.
+    pub retr_bytes_per_sec: Option<u64>,
+    /// This verb is answered `HELLO garbage\r\n` (neither `+OK` nor `-ERR`).
+    pub garbage_on: Option<String>,
+    /// This verb is answered with a `+OK` status line of 100 000 bytes (CRLF included).
+    pub huge_line_on: Option<String>,
+    /// `STLS` is answered `+OK Begin TLS\r\n+OK injected\r\n` in one write, as
+    /// a man in the middle would inject a reply before the handshake.
+    pub stls_inject: bool,
+    /// `DELE n` answers `-ERR` for these message numbers.
+    pub refuse_dele: Vec<u32>,
+    /// `QUIT` in the TRANSACTION state closes the connection without an answer
+    /// and without deleting anything.
+    pub drop_on_quit: bool,
+}
+
+impl Faults {
+    pub(crate) fn hits(setting: &Option<String>, verb: &str) -> bool {
+        setting
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case(verb))
+    }
+}

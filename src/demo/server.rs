@@ -1,0 +1,132 @@
+//! The listening side of the demo server: binds a loopback port, accepts
+//! connections and runs one session task for each until shut down.
+//!
+//! It must only ever listen on 127.0.0.1. The protocol itself lives in
+//! `session.rs` and `auth.rs`.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
+
+use super::config::ServerConfig;
+use super::mailbox::Mailbox;
+use super::session;
+
+/// At most this many received lines are kept for [`Server::received`].
+const RECEIVED_KEEP: usize = 10_000;
+
+/// What every session shares.
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    pub(crate) mailbox: Mailbox,
+    pub(crate) acceptor: Option<TlsAcceptor>,
+    received: Mutex<VecDeque<String>>,
+}
+
+impl Shared {
+    /// Records a received line; the caller has already redacted credentials.
+    pub(crate) fn record(&self, line: String) {
+        let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() == RECEIVED_KEEP {
+            r.pop_front();
+        }
+        r.push_back(line);
+    }
+}
+
+/// A running demo server. Dropping it stops accepting and aborts open sessions
+/// (which deletes nothing).
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds 127.0.0.1:0 and serves connections until dropped or shut down.
+    pub async fn start(config: ServerConfig, mailbox: Mailbox) -> io::Result<Server> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let acceptor = config.tls.clone().map(TlsAcceptor::from);
+        let shared = Arc::new(Shared {
+            config,
+            mailbox,
+            acceptor,
+            received: Mutex::new(VecDeque::new()),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(
+            accept_loop(listener, shared.clone(), stop_rx)
+                .instrument(tracing::info_span!("demo_server", %addr)),
+        );
+        tracing::info!(%addr, "demo POP3 server listening");
+        Ok(Server {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Stops accepting, ends every open session (deleting nothing) and waits
+    /// until they are gone.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let _ = (&mut self.task).await;
+    }
+
+    /// Lines the server received, oldest first, with passwords, APOP digests
+    /// and SASL payloads replaced by `***`.
+    pub fn received(&self) -> Vec<String> {
+        let r = self
+            .shared
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        r.iter().cloned().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut sessions = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let span = tracing::info_span!("pop3_session", %peer);
+                    sessions.spawn(session::run(stream, shared.clone()).instrument(span));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+        }
+    }
+    sessions.shutdown().await;
+}
