@@ -55,7 +55,9 @@ pub fn format_local(unix: i64) -> String {
 
 /// A Unix time as RFC 3339 UTC (`2026-11-22T03:00:15Z`), for JSON.
 pub fn rfc3339(unix: i64) -> Option<String> {
-    jiff::Timestamp::from_second(unix).ok().map(|ts| ts.to_string())
+    jiff::Timestamp::from_second(unix)
+        .ok()
+        .map(|ts| ts.to_string())
 }
 
 #[cfg(test)]

@@ -89,9 +89,11 @@ impl Command {
         }
     }
 
-    /// What the reader should expect as the reply.
-    pub fn expect(&self) -> Expect {
-        match self {
+    /// What the reader should expect as the reply. `None` for an answer
+    /// to a SASL continuation: the AUTH reply it belongs to is already
+    /// expected.
+    pub fn expect(&self) -> Option<Expect> {
+        Some(match self {
             Command::Capa => Expect::Multi {
                 limit: Some(CAPA_LIMIT),
             },
@@ -102,9 +104,10 @@ impl Command {
                 limit: Some(*limit),
             },
             Command::Retr(_) => Expect::Multi { limit: None },
-            Command::Auth { .. } | Command::AuthResponse(_) => Expect::Auth,
+            Command::Auth { .. } => Expect::Auth,
+            Command::AuthResponse(_) => return None,
             _ => Expect::Single,
-        }
+        })
     }
 
     /// Appends the command line (with CRLF) to `out`.

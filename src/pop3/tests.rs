@@ -294,3 +294,58 @@ fn counts_buffered_and_consumed_bytes() {
     assert_eq!(r.buffered(), 14, "bytes after STLS's +OK must be visible");
     assert_eq!(r.pending(), 0);
 }
+
+mod roundtrip {
+    use super::*;
+    use crate::pop3::stuff::stuff;
+    use proptest::prelude::*;
+
+    /// Bytes rich in the characters that matter for stuffing.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => Just(b'.'),
+                4 => Just(b'\r'),
+                4 => Just(b'\n'),
+                1 => any::<u8>(),
+                2 => Just(b'a'),
+            ],
+            0..400,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Dot-stuffing and then reading returns the bytes unchanged (with
+        /// the CRLF a server must add when the data does not end in one),
+        /// however the stream is chunked.
+        #[test]
+        fn stuff_then_read_is_identity(data in body(), cuts in prop::collection::vec(any::<usize>(), 0..6)) {
+            let mut wire = b"+OK\r\n".to_vec();
+            wire.extend(stuff(&data));
+            wire.extend_from_slice(b"+OK after\r\n");
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (wire.len() + 1)).collect();
+            cuts.sort();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for c in cuts {
+                chunks.push(&wire[last..c]);
+                last = c;
+            }
+            chunks.push(&wire[last..]);
+            let events = read_chunks(&[MULTI, Expect::Single], chunks).unwrap();
+            let mut expected = data.clone();
+            if !data.is_empty() && !data.ends_with(b"\r\n") {
+                expected.extend_from_slice(b"\r\n");
+            }
+            let mut want = vec![ok("")];
+            if !expected.is_empty() {
+                want.push(Event::Data(expected));
+            }
+            want.push(Event::End);
+            want.push(ok("after"));
+            prop_assert_eq!(events, want);
+        }
+    }
+}

@@ -196,17 +196,17 @@ impl Connection {
             "connected to {}:{} ({})",
             endpoint.host,
             endpoint.port,
-            times
-                .addr
-                .map(|a| a.to_string())
-                .unwrap_or_default()
+            times.addr.map(|a| a.to_string()).unwrap_or_default()
         ));
         let (io, tls) = if endpoint.security == Security::Implicit {
             on_stage(Stage::Tls, &stages);
             let t = Instant::now();
             let (io, info) = transport::upgrade(tcp, &endpoint, &mut times).await?;
             stages.push((Stage::Tls, t.elapsed()));
-            log.note(format!("{} {} ({})", info.version, info.cipher, info.verified));
+            log.note(format!(
+                "{} {} ({})",
+                info.version, info.cipher, info.verified
+            ));
             (io, Some(info))
         } else {
             (Stream::Tcp(tcp), None)
@@ -308,11 +308,15 @@ impl Connection {
             return Err(Error::StlsInjection);
         }
         let Stream::Tcp(tcp) = std::mem::replace(&mut self.io, Stream::Gone) else {
-            return Err(Error::Invalid("STLS on a connection that is not plain TCP".into()));
+            return Err(Error::Invalid(
+                "STLS on a connection that is not plain TCP".into(),
+            ));
         };
         let (io, info) = transport::upgrade(tcp, &self.endpoint, &mut self.times).await?;
-        self.log
-            .note(format!("{} {} ({})", info.version, info.cipher, info.verified));
+        self.log.note(format!(
+            "{} {} ({})",
+            info.version, info.cipher, info.verified
+        ));
         self.io = io;
         self.tls = Some(info);
         self.reader = Reader::new();
@@ -347,14 +351,16 @@ impl Connection {
         match chosen {
             LoginMethod::Sasl(m) => self.sasl(creds, m).await?,
             LoginMethod::UserPass => {
-                self.login_step(Command::User(creds.user.clone()), None).await?;
+                self.login_step(Command::User(creds.user.clone()), None)
+                    .await?;
                 self.login_step(Command::Pass(creds.secret.clone()), None)
                     .await?;
             }
             LoginMethod::Apop => {
                 let Some(stamp) = apop_timestamp(&self.greeting) else {
                     return Err(Error::NoMethod(
-                        "APOP was asked for, but the server's greeting has no APOP timestamp.".into(),
+                        "APOP was asked for, but the server's greeting has no APOP timestamp."
+                            .into(),
                     ));
                 };
                 let mut md5 = Md5::new();
@@ -386,7 +392,11 @@ impl Connection {
         Ok(())
     }
 
-    fn choose_method(&self, creds: &Credentials, method: LoginMethod) -> Result<LoginMethod, Error> {
+    fn choose_method(
+        &self,
+        creds: &Credentials,
+        method: LoginMethod,
+    ) -> Result<LoginMethod, Error> {
         if method != LoginMethod::Auto {
             return Ok(method);
         }
@@ -450,8 +460,10 @@ impl Connection {
             };
             match event {
                 Event::Continuation(payload) => {
-                    self.log
-                        .push(Dir::Received, format!("+ {}", String::from_utf8_lossy(&payload)));
+                    self.log.push(
+                        Dir::Received,
+                        format!("+ {}", String::from_utf8_lossy(&payload)),
+                    );
                     self.log.timing(timing);
                     cmd = sasl.respond(&payload).map_err(|e| Error::Malformed {
                         command: name.clone(),
@@ -480,7 +492,9 @@ impl Connection {
         let mut out = Vec::new();
         cmd.encode(&mut out)
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        self.reader.expect(cmd.expect());
+        if let Some(expect) = cmd.expect() {
+            self.reader.expect(expect);
+        }
         self.log.push(Dir::Sent, cmd.redacted());
         let verb = cmd.verb();
         let timeout = self.timeout;
@@ -526,14 +540,17 @@ impl Connection {
                 Err(e) => return Err(self.protocol(command, e)),
             }
             let timeout = self.timeout;
-            let r = tokio::time::timeout(timeout, poll_fn(|cx| {
-                let mut rb = ReadBuf::new(&mut self.rbuf);
-                match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    Poll::Pending => Poll::Pending,
-                }
-            }))
+            let r = tokio::time::timeout(
+                timeout,
+                poll_fn(|cx| {
+                    let mut rb = ReadBuf::new(&mut self.rbuf);
+                    match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }),
+            )
             .await;
             match r {
                 Ok(Ok(0)) => {
@@ -606,7 +623,11 @@ impl Connection {
                 reason: format!("the connection is no longer usable ({why})"),
             });
         }
-        let window = if self.pipelining() { self.window_bytes } else { 0 };
+        let window = if self.pipelining() {
+            self.window_bytes
+        } else {
+            0
+        };
         let mut cmds = cmds.enumerate().peekable();
         let mut inflight: VecDeque<Inflight> = VecDeque::new();
         let mut expected: u64 = 0;
@@ -619,20 +640,22 @@ impl Connection {
             // Queue what the window allows.
             while let Some((_, (_, size))) = cmds.peek() {
                 let fits = inflight.is_empty()
-                    || (window > 0
-                        && inflight.len() < MAX_INFLIGHT
-                        && expected + size <= window);
+                    || (window > 0 && inflight.len() < MAX_INFLIGHT && expected + size <= window);
                 if !fits {
                     break;
                 }
-                let Some((index, (cmd, size))) = cmds.next() else { break };
+                let Some((index, (cmd, size))) = cmds.next() else {
+                    break;
+                };
                 let before = out.len();
                 if let Err(e) = cmd.encode(&mut out) {
                     each(Outcome::Reply(index, Err(Error::Invalid(e.to_string()))));
                     continue;
                 }
                 let len = (out.len() - before) as u64;
-                self.reader.expect(cmd.expect());
+                // The engine sends whole commands, never SASL answers.
+                let expect = cmd.expect().unwrap_or(Expect::Single);
+                self.reader.expect(expect);
                 self.log.push(Dir::Sent, cmd.redacted());
                 if inflight.is_empty() {
                     deadline = Instant::now() + self.timeout;
@@ -641,7 +664,7 @@ impl Connection {
                 inflight.push_back(Inflight {
                     index,
                     name: cmd.redacted(),
-                    expect: cmd.expect(),
+                    expect,
                     end,
                     bytes_out: len,
                     sent: None,

@@ -10,9 +10,13 @@ use crate::pop3::{ProtocolError, Status};
 pub enum Error {
     #[error("could not look up {host}: {reason}. Check the host name and your network.")]
     Resolve { host: String, reason: String },
-    #[error("could not connect to {addr}: {reason}. Check the host and port, and that the server is running.")]
+    #[error(
+        "could not connect to {addr}: {reason}. Check the host and port, and that the server is running."
+    )]
     Connect { addr: String, reason: String },
-    #[error("no answer from {addr} within {secs} s. Check the host and port, or a firewall in between.")]
+    #[error(
+        "no answer from {addr} within {secs} s. Check the host and port, or a firewall in between."
+    )]
     ConnectTimeout { addr: String, secs: u64 },
     #[error("{}", tls_message(host, reason, fingerprint.as_deref()))]
     Tls {
@@ -22,13 +26,21 @@ pub enum Error {
     },
     #[error("cannot read the CA file {}: {reason}.", path.display())]
     CaFile { path: PathBuf, reason: String },
-    #[error("the server does not offer STLS, so this connection cannot be encrypted. Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted.")]
+    #[error(
+        "the server does not offer STLS, so this connection cannot be encrypted. Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted."
+    )]
     NoStls,
-    #[error("the server refused STLS ({0}). Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted.")]
+    #[error(
+        "the server refused STLS ({0}). Use pop3s:// (port 995), or --plaintext if you accept sending your password unencrypted."
+    )]
     StlsRefused(Status),
-    #[error("the server sent data right after agreeing to STLS; it could have been injected by an attacker, so popdoc closed the connection.")]
+    #[error(
+        "the server sent data right after agreeing to STLS; it could have been injected by an attacker, so popdoc closed the connection."
+    )]
     StlsInjection,
-    #[error("popdoc will not send your credentials over an unencrypted connection. Use pop3s:// or pop3:// with STLS, or ask for it by name with --plaintext.")]
+    #[error(
+        "popdoc will not send your credentials over an unencrypted connection. Use pop3s:// or pop3:// with STLS, or ask for it by name with --plaintext."
+    )]
     PlaintextRefused,
     #[error("{}", refused(command, status))]
     Refused { command: String, status: Status },
@@ -39,7 +51,9 @@ pub enum Error {
     },
     #[error("{0}")]
     NoMethod(String),
-    #[error("the server did not answer {command} within {secs} s. It may be overloaded or the connection stalled; try again, or raise --timeout.")]
+    #[error(
+        "the server did not answer {command} within {secs} s. It may be overloaded or the connection stalled; try again, or raise --timeout."
+    )]
     Timeout { command: String, secs: u64 },
     #[error("the server closed the connection during {command}.")]
     Closed { command: String },

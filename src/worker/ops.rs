@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn::{Connection, Outcome};
 use super::error::Error;
-use crate::pop3::reply::{parse_scan_listing, parse_stat, parse_uid_listing, Malformed};
+use crate::pop3::reply::{Malformed, parse_scan_listing, parse_stat, parse_uid_listing};
 use crate::pop3::{Command, Status};
 
 /// Header blocks larger than this are refused (a clear error, not a crash).
@@ -123,16 +123,11 @@ impl Connection {
                 estimate.min(limit as u64),
             )
         });
-        self.exchange(
-            &mut cmds,
-            None::<&mut tokio::io::Sink>,
-            None,
-            &mut |o| {
-                if let Outcome::Reply(i, r) = o {
-                    each(numbers[i], r.map(|r| r.body.unwrap_or_default()));
-                }
-            },
-        )
+        self.exchange(&mut cmds, None::<&mut tokio::io::Sink>, None, &mut |o| {
+            if let Outcome::Reply(i, r) = o {
+                each(numbers[i], r.map(|r| r.body.unwrap_or_default()));
+            }
+        })
         .await
     }
 
@@ -188,7 +183,7 @@ impl Connection {
     /// Closes the socket without QUIT: nothing marked is deleted.
     pub async fn shutdown(&mut self) {
         use tokio::io::AsyncWriteExt;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.io_mut().shutdown())
-            .await;
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(2), self.io_mut().shutdown()).await;
     }
 }

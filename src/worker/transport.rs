@@ -103,10 +103,7 @@ pub fn parse_fingerprint(s: &str) -> Option<[u8; 32]> {
         .or_else(|| s.strip_prefix("SHA256:"))
         .or_else(|| s.strip_prefix("sha256/"))
         .unwrap_or(s);
-    let digits: Vec<u8> = s
-        .bytes()
-        .filter(|b| !matches!(b, b':' | b' '))
-        .collect();
+    let digits: Vec<u8> = s.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
     if digits.len() != 64 {
         return None;
     }
@@ -192,7 +189,10 @@ pub struct ConnectTimes {
 
 /// Resolves the host and connects over TCP, trying each address in turn
 /// within the timeout.
-pub async fn connect_tcp(endpoint: &Endpoint, times: &mut ConnectTimes) -> Result<TcpStream, Error> {
+pub async fn connect_tcp(
+    endpoint: &Endpoint,
+    times: &mut ConnectTimes,
+) -> Result<TcpStream, Error> {
     let target = format!("{}:{}", endpoint.host, endpoint.port);
     let start = Instant::now();
     let addrs: Vec<SocketAddr> = tokio::time::timeout(
@@ -363,8 +363,11 @@ fn client_config(
             }
             (
                 Arc::new(
-                    rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
-                        .map_err(|e| tls_err(e.to_string()))?,
+                    rustls_platform_verifier::Verifier::new_with_extra_roots(
+                        roots,
+                        provider.clone(),
+                    )
+                    .map_err(|e| tls_err(e.to_string()))?,
                 ),
                 format!("CA file {}", path.display()),
             )
