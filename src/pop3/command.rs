@@ -258,31 +258,46 @@ mod tests {
 
     #[test]
     fn multi_line_only_for_the_right_commands() {
-        assert!(matches!(Command::List(None).expect(), Expect::Multi { .. }));
-        assert_eq!(Command::List(Some(1)).expect(), Expect::Single);
-        assert!(matches!(Command::Uidl(None).expect(), Expect::Multi { .. }));
-        assert_eq!(Command::Uidl(Some(1)).expect(), Expect::Single);
-        assert_eq!(Command::Retr(1).expect(), Expect::Multi { limit: None });
-        assert_eq!(
-            Command::Top {
-                msg: 1,
-                lines: 0,
-                limit: 99
-            }
-            .expect(),
-            Expect::Multi { limit: Some(99) }
-        );
-        assert!(matches!(Command::Capa.expect(), Expect::Multi { .. }));
-        assert_eq!(Command::Stat.expect(), Expect::Single);
-        assert_eq!(Command::Dele(1).expect(), Expect::Single);
-        assert_eq!(
-            Command::Auth {
-                mechanism: "PLAIN".into(),
-                initial: None
-            }
-            .expect(),
-            Expect::Auth
-        );
+        let top = Command::Top {
+            msg: 1,
+            lines: 0,
+            limit: 99,
+        };
+        let auth = Command::Auth {
+            mechanism: "PLAIN".into(),
+            initial: None,
+        };
+        let cases = [
+            (
+                Command::List(None),
+                Some(Expect::Multi {
+                    limit: Some(LISTING_LIMIT),
+                }),
+            ),
+            (Command::List(Some(1)), Some(Expect::Single)),
+            (
+                Command::Uidl(None),
+                Some(Expect::Multi {
+                    limit: Some(LISTING_LIMIT),
+                }),
+            ),
+            (Command::Uidl(Some(1)), Some(Expect::Single)),
+            (Command::Retr(1), Some(Expect::Multi { limit: None })),
+            (top, Some(Expect::Multi { limit: Some(99) })),
+            (
+                Command::Capa,
+                Some(Expect::Multi {
+                    limit: Some(CAPA_LIMIT),
+                }),
+            ),
+            (Command::Stat, Some(Expect::Single)),
+            (Command::Dele(1), Some(Expect::Single)),
+            (auth, Some(Expect::Auth)),
+            (Command::AuthResponse("x".into()), None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(cmd.expect(), want, "{cmd:?}");
+        }
     }
 
     #[test]
