@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod mail;
 pub mod pop3;
+pub mod store;
 pub mod util;
 pub mod worker;

@@ -1,0 +1,337 @@
+//! Streaming save: a message goes to a temporary file in the destination
+//! folder while its SHA-256 is computed, then is fsynced, re-read to verify
+//! the hash, and renamed into place without ever replacing an existing
+//! file. A save that fails or is cancelled leaves nothing behind.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWrite;
+
+use crate::mail::Summary;
+
+/// A message saved and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub path: PathBuf,
+    pub size: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{} already exists; popdoc never overwrites a file. Choose another name.", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot write in {}: {reason}.", dir.display())]
+    Folder { dir: PathBuf, reason: String },
+    #[error("writing {} failed: {reason}. Nothing was saved.", path.display())]
+    Io { path: PathBuf, reason: String },
+    #[error("the saved file {} does not read back as written (SHA-256 differs). It was removed; check the disk.", .0.display())]
+    Verify(PathBuf),
+}
+
+/// What to do when the chosen name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collision {
+    /// Fail (an explicit `-o FILE`).
+    Fail,
+    /// Add `-2`, `-3`, ... before the extension (generated names).
+    Number,
+}
+
+/// A file being written: bytes go to a hidden temporary file beside the
+/// destination and are hashed on the way.
+pub struct PendingFile {
+    temp: Option<tempfile::NamedTempFile>,
+    file: tokio::fs::File,
+    hasher: Sha256,
+    size: u64,
+    dest: PathBuf,
+    collision: Collision,
+}
+
+impl PendingFile {
+    /// Starts a save to `dest` (its folder is created if missing).
+    pub fn create(dest: &Path, collision: Collision) -> Result<PendingFile, SaveError> {
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let folder_err = |e: io::Error| SaveError::Folder {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(folder_err)?;
+        if collision == Collision::Fail && dest.exists() {
+            return Err(SaveError::Exists(dest.to_path_buf()));
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".popdoc-")
+            .suffix(".part")
+            .tempfile_in(dir)
+            .map_err(folder_err)?;
+        let file = temp.as_file().try_clone().map_err(folder_err)?;
+        Ok(PendingFile {
+            temp: Some(temp),
+            file: tokio::fs::File::from_std(file),
+            hasher: Sha256::new(),
+            size: 0,
+            dest: dest.to_path_buf(),
+            collision,
+        })
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.size
+    }
+
+    fn io_err(&self, e: io::Error) -> SaveError {
+        SaveError::Io {
+            path: self.dest.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Flushes, fsyncs, verifies by reading back, and moves the file into
+    /// place. Returns where it went (which may carry a `-2` suffix).
+    pub async fn commit(mut self) -> Result<Saved, SaveError> {
+        use tokio::io::AsyncWriteExt;
+        self.file.flush().await.map_err(|e| self.io_err(e))?;
+        self.file.sync_all().await.map_err(|e| self.io_err(e))?;
+        let expected = hex(&std::mem::take(&mut self.hasher).finalize());
+        let temp = self.temp.take().expect("commit once");
+        let size = self.size;
+        let dest = self.dest.clone();
+        let collision = self.collision;
+        tokio::task::spawn_blocking(move || finish(temp, dest, collision, size, expected))
+            .await
+            .map_err(|e| SaveError::Io {
+                path: self.dest.clone(),
+                reason: e.to_string(),
+            })?
+    }
+}
+
+fn finish(
+    temp: tempfile::NamedTempFile,
+    dest: PathBuf,
+    collision: Collision,
+    size: u64,
+    expected: String,
+) -> Result<Saved, SaveError> {
+    let io_err = |e: io::Error| SaveError::Io {
+        path: dest.clone(),
+        reason: e.to_string(),
+    };
+    // Read back what the disk holds and compare.
+    let mut f = std::fs::File::open(temp.path()).map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut read = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    if read != size || hex(&hasher.finalize()) != expected {
+        return Err(SaveError::Verify(dest));
+    }
+    let mut candidate = dest.clone();
+    let mut temp = temp;
+    for n in 2.. {
+        match temp.persist_noclobber(&candidate) {
+            Ok(_) => break,
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                if collision == Collision::Fail || n > 999 {
+                    return Err(SaveError::Exists(candidate));
+                }
+                temp = e.file;
+                candidate = numbered(&dest, n);
+            }
+            Err(e) => return Err(io_err(e.error)),
+        }
+    }
+    if let Some(dir) = candidate.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // Make the rename itself durable.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(Saved {
+        path: candidate,
+        size,
+        sha256: expected,
+    })
+}
+
+fn numbered(dest: &Path, n: u32) -> PathBuf {
+    let stem = dest
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match dest.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    dest.with_file_name(name)
+}
+
+impl AsyncWrite for PendingFile {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.file).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                this.hasher.update(&buf[..n]);
+                this.size += n as u64;
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_shutdown(cx)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file name for a message: `2026-11-20_Ann-Smith_Quarterly-report_UIDL.eml`,
+/// safe on every common file system (no separators, no control or reserved
+/// characters, at most 150 bytes).
+pub fn file_name(summary: Option<&Summary>, uidl: Option<&str>, number: u32) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = summary {
+        if let Some(d) = s.date.and_then(crate::util::rfc3339) {
+            parts.push(d[..10].to_string());
+        }
+        let from = s.from_address.as_deref().unwrap_or(&s.from);
+        let from = if !s.from.is_empty() && s.from != from {
+            &s.from
+        } else {
+            from
+        };
+        parts.push(sanitize(from, 40));
+        parts.push(sanitize(&s.subject, 60));
+    }
+    parts.push(match uidl {
+        Some(u) => sanitize(u, 40),
+        None => format!("msg{number}"),
+    });
+    let name: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    format!("{}.eml", name.join("_"))
+}
+
+/// Keeps letters, digits and `.-+@`; other runs become one `-`.
+fn sanitize(s: &str, max_bytes: usize) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for c in s.chars() {
+        let keep = c.is_alphanumeric() || matches!(c, '.' | '-' | '+' | '@');
+        if keep {
+            if out.len() + c.len_utf8() > max_bytes {
+                break;
+            }
+            out.push(c);
+            dash = false;
+        } else if !dash && !out.is_empty() {
+            out.push('-');
+            dash = true;
+        }
+    }
+    let trimmed = out.trim_matches(|c| c == '-' || c == '.');
+    trimmed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn save_hashes_verifies_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("sub/m.eml");
+        let mut f = PendingFile::create(&dest, Collision::Fail).unwrap();
+        f.write_all(b"Subject: x\r\n\r\nbody\r\n").await.unwrap();
+        let saved = f.commit().await.unwrap();
+        assert_eq!(saved.path, dest);
+        assert_eq!(saved.size, 20);
+        assert_eq!(
+            saved.sha256,
+            hex(&Sha256::digest(b"Subject: x\r\n\r\nbody\r\n"))
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"Subject: x\r\n\r\nbody\r\n");
+
+        // Explicit name taken: refused before anything is written.
+        assert!(matches!(
+            PendingFile::create(&dest, Collision::Fail),
+            Err(SaveError::Exists(_))
+        ));
+        // Generated name taken: numbered.
+        let mut f = PendingFile::create(&dest, Collision::Number).unwrap();
+        f.write_all(b"other").await.unwrap();
+        let saved = f.commit().await.unwrap();
+        assert_eq!(saved.path, dir.path().join("sub/m-2.eml"));
+        assert_eq!(
+            std::fs::read(&dest).unwrap(),
+            b"Subject: x\r\n\r\nbody\r\n",
+            "first file untouched"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+    }
+
+    #[tokio::test]
+    async fn dropped_save_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("m.eml");
+        let mut f = PendingFile::create(&dest, Collision::Fail).unwrap();
+        f.write_all(&[b'x'; 100_000]).await.unwrap();
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn names_are_safe() {
+        let s = Summary {
+            from: "Ann / \"Boss\" Smith".into(),
+            from_address: Some("ann@example.org".into()),
+            subject: "Re: Q3 report: final?! ../../etc/passwd \u{1F600}".into(),
+            date: Some(1_795_162_500),
+            ..Default::default()
+        };
+        let n = file_name(Some(&s), Some("0000000a/5f:x"), 3);
+        assert_eq!(
+            n,
+            "2026-11-20_Ann-Boss-Smith_Re-Q3-report-final-..-..-etc-passwd_0000000a-5f-x.eml"
+        );
+        assert!(!n.contains('/') && !n.contains(':'));
+        assert_eq!(file_name(None, None, 7), "msg7.eml");
+        let long = Summary {
+            subject: "é".repeat(300),
+            ..Default::default()
+        };
+        assert!(file_name(Some(&long), None, 1).len() < 150);
+    }
+}
