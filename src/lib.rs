@@ -1,9 +1,13 @@
 //! popdoc: look after a POP3 mailbox on the server.
 #![forbid(unsafe_code)]
 
+pub mod account;
+pub mod cli;
+pub mod cmd;
 pub mod demo;
 pub mod mail;
 pub mod pop3;
+pub mod secret;
 pub mod store;
 pub mod util;
 pub mod worker;

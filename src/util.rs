@@ -3,6 +3,33 @@
 
 use std::time::{Duration, SystemTime};
 
+use unicode_width::UnicodeWidthChar;
+
+/// Pads or cuts `s` to exactly `width` terminal columns, counting wide
+/// characters (CJK, emoji) as two; a cut string ends in `…`.
+pub fn fit(s: &str, width: usize) -> String {
+    let cw = |c: char| c.width().unwrap_or(0);
+    let total: usize = s.chars().map(cw).sum();
+    let mut out = String::new();
+    let mut w = 0;
+    if total <= width {
+        out.push_str(s);
+        w = total;
+    } else if width > 0 {
+        for c in s.chars() {
+            if w + cw(c) > width - 1 {
+                break;
+            }
+            out.push(c);
+            w += cw(c);
+        }
+        out.push('…');
+        w += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
+    out
+}
+
 /// `1.2 MB`, `512 B` (decimal units, as mail clients show them).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -63,6 +90,17 @@ pub fn rfc3339(unix: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_counts_display_width() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("日本語テキスト", 7), "日本語…");
+        assert_eq!(fit("日本語", 5), "日本…");
+        assert_eq!(fit("😀😀😀", 4), "😀… ");
+        assert_eq!(fit("", 2), "  ");
+        assert_eq!(fit("abc", 0), "");
+    }
 
     #[test]
     fn sizes() {

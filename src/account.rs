@@ -1,0 +1,253 @@
+//! What popdoc connects to and how it logs in: an [`Account`], built from
+//! a URL and command-line options (and, later, from the config file).
+//!
+//! URL forms: `pop3s://USER@HOST[:PORT]` (TLS from the start, port 995)
+//! and `pop3://USER@HOST[:PORT]` (STLS required, port 110). A password in
+//! the URL is refused: it would end up in shell history and process lists.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::worker::conn::LoginMethod;
+use crate::worker::transport::{CertCheck, Endpoint, Security};
+
+/// Where the secret (password or OAuth2 token) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable holding the password.
+    Env(String),
+    /// A shell command whose first output line is the password.
+    Command(String),
+    /// A shell command whose first output line is an OAuth2 bearer token.
+    TokenCommand(String),
+    /// A password held by the application itself (the demo server).
+    Fixed(String),
+    /// Ask on the terminal.
+    Prompt,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// How the user named it: an account name or the URL.
+    pub label: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub security: Security,
+    pub cert: CertCheck,
+    pub login: LoginMethod,
+    pub secret: SecretSource,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub save_dir: Option<PathBuf>,
+    pub preview_lines: u32,
+    /// NOOP interval while idle in the TUI.
+    pub keepalive: Option<Duration>,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_PREVIEW_LINES: u32 = 200;
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
+impl Account {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.security,
+            cert: self.cert.clone(),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+
+    /// `alice@pop.example.com:995`
+    pub fn server_label(&self) -> String {
+        format!("{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
+/// The parts of a POP3 URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    pub security: Security,
+    pub user: String,
+    pub host: String,
+    pub port: u16,
+}
+
+pub fn looks_like_url(s: &str) -> bool {
+    s.contains("://")
+}
+
+/// Parses `pop3s://USER@HOST[:PORT]` or `pop3://USER@HOST[:PORT]`.
+pub fn parse_url(s: &str) -> Result<UrlParts, String> {
+    let (scheme, rest) = s.split_once("://").ok_or_else(|| {
+        format!("\"{s}\" is not a URL; use pop3s://USER@HOST or pop3://USER@HOST")
+    })?;
+    let security = match scheme.to_ascii_lowercase().as_str() {
+        "pop3s" => Security::Implicit,
+        "pop3" => Security::StartTls,
+        other => {
+            return Err(format!(
+                "unknown scheme \"{other}\"; use pop3s:// (TLS, port 995) or pop3:// (STLS, port 110)"
+            ));
+        }
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains(['/', '?', '#']) {
+        return Err(format!(
+            "\"{s}\": a POP3 URL has no path or query; use pop3s://USER@HOST[:PORT]"
+        ));
+    }
+    // The user may itself contain '@' (an e-mail address): split at the last.
+    let (userinfo, hostport) = rest
+        .rsplit_once('@')
+        .ok_or_else(|| format!("\"{s}\" has no user name; use {scheme}://USER@HOST"))?;
+    if userinfo.contains(':') {
+        return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
+    }
+    let user = percent_decode(userinfo)?;
+    if user.is_empty() {
+        return Err(format!("\"{s}\" has an empty user name"));
+    }
+    let (host, port) = split_host_port(hostport)?;
+    if host.is_empty() {
+        return Err(format!("\"{s}\" has no host name"));
+    }
+    Ok(UrlParts {
+        security,
+        user,
+        host,
+        port: port.unwrap_or(security.default_port()),
+    })
+}
+
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+    let bad_port = |p: &str| format!("\"{p}\" is not a port number (1-65535)");
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("\"{s}\": missing ']' after an IPv6 address"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad_port(p))?,
+            ),
+            None if after.is_empty() => None,
+            None => return Err(format!("\"{s}\" is not HOST:PORT")),
+        };
+        return Ok((host.to_string(), port));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Ok((
+            h.to_string(),
+            Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad_port(p))?,
+            ),
+        )),
+        None => Ok((s.to_string(), None)),
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad %-escape in \"{s}\""))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("\"{s}\" is not UTF-8 after %-decoding"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("pop3s://alice@pop.example.com").unwrap(),
+            UrlParts {
+                security: Security::Implicit,
+                user: "alice".into(),
+                host: "pop.example.com".into(),
+                port: 995
+            }
+        );
+        let u = parse_url("pop3://alice@example.com@mail.example.com:1110").unwrap();
+        assert_eq!(
+            (u.security, u.user.as_str(), u.host.as_str(), u.port),
+            (
+                Security::StartTls,
+                "alice@example.com",
+                "mail.example.com",
+                1110
+            )
+        );
+        let u = parse_url("POP3S://bob%40example.net@[::1]:9995/").unwrap();
+        assert_eq!(
+            (u.user.as_str(), u.host.as_str(), u.port),
+            ("bob@example.net", "::1", 9995)
+        );
+        assert_eq!(parse_url("pop3://u@[::1]").unwrap().port, 110);
+    }
+
+    #[test]
+    fn bad_urls_say_what_to_do() {
+        let e = parse_url("pop3s://alice:hunter2@host").unwrap_err();
+        assert!(e.contains("do not put the password in the URL"), "{e}");
+        assert!(!e.contains("hunter2"));
+        assert!(
+            parse_url("imap://a@b")
+                .unwrap_err()
+                .contains("unknown scheme")
+        );
+        assert!(
+            parse_url("pop3s://host")
+                .unwrap_err()
+                .contains("no user name")
+        );
+        assert!(
+            parse_url("pop3s://a@host:0")
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(
+            parse_url("pop3s://a@host:99999")
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(
+            parse_url("pop3s://a@host/INBOX")
+                .unwrap_err()
+                .contains("no path")
+        );
+        assert!(
+            parse_url("pop3s://@host")
+                .unwrap_err()
+                .contains("empty user")
+        );
+        assert!(
+            parse_url("pop3s://a%zz@host")
+                .unwrap_err()
+                .contains("%-escape")
+        );
+        assert!(parse_url("alice@host").unwrap_err().contains("not a URL"));
+    }
+}

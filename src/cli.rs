@@ -1,0 +1,267 @@
+//! The command line (clap): `popdoc [ACCOUNT|URL]`, `demo`, `list`, `save`,
+//! and the connection options they share. Only parsing and turning options
+//! into an [`Account`]; no I/O.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::account::{self, Account, SecretSource};
+use crate::worker::conn::LoginMethod;
+use crate::worker::transport::{CertCheck, Security, parse_fingerprint};
+
+const AFTER_HELP: &str = "\
+Examples:
+  popdoc demo                                   try it on a built-in demo mailbox
+  popdoc pop3s://alice@pop.example.com          open a mailbox (TLS, port 995)
+  popdoc pop3://alice@mail.example.com          STLS on port 110 (encryption required)
+  popdoc list pop3s://alice@pop.example.com     print every message
+  popdoc list --json pop3s://alice@pop.example.com > messages.json
+  popdoc save pop3s://alice@pop.example.com 4 -o big.eml
+  popdoc save pop3s://alice@pop.example.com --uidl 00000c6a4f1e2b3d
+
+Password: from POPDOC_PASSWORD, from --password-command, or asked on the terminal.
+Nothing is ever deleted on the server unless you commit in the interface (c, then y).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "popdoc",
+    version,
+    about = "Look after a POP3 mailbox on the server: list, preview, save and delete messages, and show where faults lie.",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// URL of the mailbox to open in the full-screen interface:
+    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+    #[arg(value_name = "URL")]
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Write a debug log (never passwords) to FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the interface on a built-in demo mailbox (no account, no network)
+    Demo(DemoArgs),
+    /// Print every message on the server: number, UIDL, size, date, from, subject
+    List(ListArgs),
+    /// Save one message to a file, byte for byte (RETR; never overwrites)
+    Save(SaveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Make the demo server slow (about 2 MB/s and 150 ms per reply), to see progress and cancel at work
+    #[arg(long)]
+    pub slow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+    #[arg(value_name = "URL")]
+    pub target: String,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+    #[arg(value_name = "URL")]
+    pub target: String,
+    /// Message number (as `popdoc list` shows it)
+    #[arg(
+        value_name = "N",
+        required_unless_present = "uidl",
+        conflicts_with = "uidl"
+    )]
+    pub number: Option<u32>,
+    /// Choose the message by its UIDL instead of its number
+    #[arg(long, value_name = "UIDL")]
+    pub uidl: Option<String>,
+    /// File to write (default: a name made from date, sender, subject and UIDL)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Folder for the generated file name (default: the current folder)
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnArgs {
+    /// Run CMD (with sh -c) and use the first line it prints as the password
+    #[arg(long, value_name = "CMD")]
+    pub password_command: Option<String>,
+    /// Run CMD and use the first line it prints as an OAuth2 bearer token (XOAUTH2 / OAUTHBEARER)
+    #[arg(long, value_name = "CMD", conflicts_with = "password_command")]
+    pub oauth_token_command: Option<String>,
+    /// Also trust the CA certificate(s) in this PEM file (for servers with their own CA)
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept exactly the certificate with this SHA-256 fingerprint (hex, colons allowed)
+    #[arg(long, value_name = "SHA256", conflicts_with = "ca_file")]
+    pub fingerprint: Option<String>,
+    /// Do not check the server's certificate at all (encrypted but not authenticated)
+    #[arg(long, conflicts_with_all = ["ca_file", "fingerprint"])]
+    pub insecure_no_verify: bool,
+    /// With pop3://, do not use STLS: send the password UNENCRYPTED
+    #[arg(long)]
+    pub plaintext: bool,
+    /// Login method: auto, plain, login, user, apop, xoauth2, oauthbearer
+    #[arg(long, value_name = "METHOD", default_value = "auto")]
+    pub login: String,
+    /// Seconds to wait for each reply before giving up
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Seconds to wait for the connection and TLS handshake
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub connect_timeout: u64,
+}
+
+impl ConnArgs {
+    /// An account from a URL and these options.
+    pub fn account(&self, url: &str) -> Result<Account, String> {
+        let parts = account::parse_url(url)?;
+        let security = if self.plaintext {
+            if parts.security == Security::Implicit {
+                return Err(
+                    "--plaintext goes with pop3:// URLs; pop3s:// is always encrypted".into(),
+                );
+            }
+            Security::Plaintext
+        } else {
+            parts.security
+        };
+        let cert = if let Some(path) = &self.ca_file {
+            CertCheck::ExtraCa(path.clone())
+        } else if let Some(fp) = &self.fingerprint {
+            CertCheck::Pin(parse_fingerprint(fp).ok_or_else(|| {
+                format!("\"{fp}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+            })?)
+        } else if self.insecure_no_verify {
+            CertCheck::NoVerify
+        } else {
+            CertCheck::System
+        };
+        let login = LoginMethod::parse(&self.login).ok_or_else(|| {
+            format!(
+                "unknown login method \"{}\"; use auto, plain, login, user, apop, xoauth2 or oauthbearer",
+                self.login
+            )
+        })?;
+        let secret = if let Some(cmd) = &self.oauth_token_command {
+            SecretSource::TokenCommand(cmd.clone())
+        } else if let Some(cmd) = &self.password_command {
+            SecretSource::Command(cmd.clone())
+        } else if std::env::var_os("POPDOC_PASSWORD").is_some() {
+            SecretSource::Env("POPDOC_PASSWORD".into())
+        } else {
+            SecretSource::Prompt
+        };
+        if self.timeout == 0 || self.connect_timeout == 0 {
+            return Err("timeouts must be at least 1 second".into());
+        }
+        Ok(Account {
+            label: url.to_string(),
+            host: parts.host,
+            port: parts.port,
+            user: parts.user,
+            security,
+            cert,
+            login,
+            secret,
+            timeout: Duration::from_secs(self.timeout),
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            save_dir: None,
+            preview_lines: account::DEFAULT_PREVIEW_LINES,
+            keepalive: Some(account::DEFAULT_KEEPALIVE),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn subcommands_and_bare_url() {
+        let c = Cli::try_parse_from(["popdoc", "pop3s://a@h"]).unwrap();
+        assert_eq!(c.target.as_deref(), Some("pop3s://a@h"));
+        let c = Cli::try_parse_from(["popdoc", "list", "--json", "pop3s://a@h"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::List(ListArgs { json: true, .. }))
+        ));
+        let c = Cli::try_parse_from(["popdoc", "save", "pop3s://a@h", "--uidl", "X1"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Save(SaveArgs { number: None, .. }))
+        ));
+        assert!(Cli::try_parse_from(["popdoc", "save", "pop3s://a@h"]).is_err());
+        assert!(
+            Cli::try_parse_from(["popdoc", "save", "pop3s://a@h", "3", "--uidl", "X"]).is_err()
+        );
+    }
+
+    #[test]
+    fn options_become_an_account() {
+        let args = ConnArgs {
+            fingerprint: Some("AB:".repeat(31) + "AB"),
+            login: "APOP".into(),
+            timeout: 5,
+            connect_timeout: 5,
+            password_command: Some("pass show mail".into()),
+            ..Default::default()
+        };
+        let a = args.account("pop3://u@h:1110").unwrap();
+        assert_eq!(a.security, Security::StartTls);
+        assert_eq!(a.cert, CertCheck::Pin([0xab; 32]));
+        assert_eq!(a.login, LoginMethod::Apop);
+        assert_eq!(a.secret, SecretSource::Command("pass show mail".into()));
+        let plain = ConnArgs {
+            plaintext: true,
+            login: "auto".into(),
+            timeout: 1,
+            connect_timeout: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            plain.account("pop3://u@h").unwrap().security,
+            Security::Plaintext
+        );
+        assert!(plain.account("pop3s://u@h").is_err());
+        let bad = ConnArgs {
+            login: "kerberos".into(),
+            timeout: 1,
+            connect_timeout: 1,
+            ..Default::default()
+        };
+        assert!(
+            bad.account("pop3s://u@h")
+                .unwrap_err()
+                .contains("unknown login method")
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! `popdoc list`: every message with number, UIDL, size, date, from and
+//! subject, from LIST, UIDL and `TOP n 0` (pipelined when allowed), as a
+//! table or as JSON. Never downloads a message body.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{CmdError, Progress};
+use crate::account::Account;
+use crate::mail::{Summary, summarize};
+use crate::util::fit;
+use crate::worker::ops::HEADER_LIMIT;
+
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    pub number: u32,
+    pub uidl: Option<String>,
+    pub size: u64,
+    /// RFC 3339, UTC.
+    pub date: Option<String>,
+    #[serde(skip)]
+    pub date_unix: Option<i64>,
+    pub from: String,
+    pub from_address: Option<String>,
+    pub subject: String,
+    pub message_id: Option<String>,
+    /// Why the headers could not be read, when they could not.
+    pub header_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub server: String,
+    pub count: usize,
+    pub total_size: u64,
+    pub messages: Vec<Entry>,
+}
+
+/// Connects, lists, and returns the report (the caller prints it).
+pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Report, CmdError> {
+    let mut conn = super::connect(account, progress).await?;
+    progress.show("listing…", true);
+    let listing = conn.listing().await?;
+    let numbers: Vec<u32> = listing.iter().map(|l| l.number).collect();
+    let mut headers: Vec<Option<Result<Summary, String>>> = vec![None; listing.len()];
+    let total = numbers.len();
+    let mut done = 0;
+    conn.top_many(&numbers, 0, HEADER_LIMIT, &mut |n, r| {
+        done += 1;
+        progress.show(&format!("headers {done}/{total}"), done == total);
+        if let Ok(i) = numbers.binary_search(&n) {
+            headers[i] = Some(r.map(|b| summarize(&b)).map_err(|e| e.to_string()));
+        }
+    })
+    .await?;
+    let _ = conn.quit().await;
+    progress.clear();
+    let messages: Vec<Entry> = listing
+        .into_iter()
+        .zip(headers)
+        .map(|(l, h)| {
+            let (s, err) = match h {
+                Some(Ok(s)) => (s, None),
+                Some(Err(e)) => (Summary::default(), Some(e)),
+                None => (Summary::default(), Some("no reply".into())),
+            };
+            Entry {
+                number: l.number,
+                uidl: l.uidl,
+                size: l.size,
+                date: s.date.and_then(crate::util::rfc3339),
+                date_unix: s.date,
+                from: s.from,
+                from_address: s.from_address,
+                subject: s.subject,
+                message_id: s.message_id,
+                header_error: err,
+            }
+        })
+        .collect();
+    Ok(Report {
+        server: account.server_label(),
+        count: messages.len(),
+        total_size: messages.iter().map(|m| m.size).sum(),
+        messages,
+    })
+}
+
+pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
+    let mut progress = Progress::new();
+    let report = collect(account, &mut progress).await?;
+    let mut out = std::io::stdout().lock();
+    let r = if json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out))
+    } else {
+        write_table(&mut out, &report)
+    };
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CmdError::Other(format!("writing the list failed: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let uidl_w = r
+        .messages
+        .iter()
+        .map(|m| m.uidl.as_deref().map_or(1, str::len))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 24);
+    writeln!(
+        out,
+        "{:>5}  {}  {:>8}  {:<16}  {}  SUBJECT",
+        "#",
+        fit("UIDL", uidl_w),
+        "SIZE",
+        "DATE",
+        fit("FROM", 24)
+    )?;
+    for m in &r.messages {
+        let date = m
+            .date_unix
+            .map(crate::util::format_local)
+            .unwrap_or_else(|| "-".into());
+        let subject = match &m.header_error {
+            Some(e) => format!("(headers unavailable: {e})"),
+            None => m.subject.clone(),
+        };
+        writeln!(
+            out,
+            "{:>5}  {}  {:>8}  {:<16}  {}  {}",
+            m.number,
+            fit(m.uidl.as_deref().unwrap_or("-"), uidl_w),
+            crate::util::human_size(m.size),
+            date,
+            fit(&m.from, 24),
+            subject
+        )?;
+    }
+    writeln!(
+        out,
+        "{} messages, {}",
+        r.count,
+        crate::util::human_size(r.total_size)
+    )
+}

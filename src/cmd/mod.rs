@@ -1,0 +1,81 @@
+//! The non-interactive commands (`list`, `save`) and what they share:
+//! connecting and logging in with progress on stderr when it is a terminal.
+
+pub mod list;
+pub mod save;
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use crate::account::Account;
+use crate::worker::{Connection, Credentials, Error};
+
+/// A failure of a command, as one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    #[error(transparent)]
+    Pop(#[from] Error),
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    #[error(transparent)]
+    Save(#[from] crate::store::SaveError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Progress on stderr, overwritten in place, only when stderr is a terminal.
+pub struct Progress {
+    on: bool,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            last: None,
+        }
+    }
+
+    /// Shows `text` (at most ten times a second unless `force`).
+    pub fn show(&mut self, text: &str, force: bool) {
+        if !self.on {
+            return;
+        }
+        if !force && self.last.is_some_and(|t| t.elapsed().as_millis() < 100) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let mut e = std::io::stderr();
+        let _ = write!(e, "\r\x1b[K{text}");
+        let _ = e.flush();
+    }
+
+    pub fn clear(&mut self) {
+        if self.on {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Gets the secret, connects and logs in.
+pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Connection, CmdError> {
+    let (secret, token) = crate::secret::obtain(account)?;
+    let creds = Credentials {
+        user: account.user.clone(),
+        secret,
+        token,
+    };
+    let mut on_stage = |stage: crate::worker::Stage, _: &[_]| {
+        progress.show(&format!("{} {}…", account.host, stage.label()), true);
+    };
+    let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
+    conn.login(&creds, account.login, &mut on_stage).await?;
+    Ok(conn)
+}

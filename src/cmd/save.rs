@@ -1,0 +1,143 @@
+//! `popdoc save`: one message, by number or UIDL, streamed with RETR into a
+//! temporary file, verified and renamed into place; prints size and
+//! SHA-256, and says so when the server's LIST size differs from the bytes
+//! received (the bytes are kept: they are what the server sent).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::{CmdError, Progress};
+use crate::account::Account;
+use crate::mail::summarize;
+use crate::store::{self, Collision, PendingFile, Saved};
+use crate::util::{human_duration, human_size};
+use crate::worker::ops::HEADER_LIMIT;
+
+pub struct Request {
+    pub number: Option<u32>,
+    pub uidl: Option<String>,
+    pub output: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
+}
+
+pub struct Outcome {
+    pub saved: Saved,
+    pub number: u32,
+    pub list_size: u64,
+    pub elapsed: std::time::Duration,
+}
+
+pub async fn save(
+    account: &Account,
+    req: &Request,
+    progress: &mut Progress,
+) -> Result<Outcome, CmdError> {
+    let mut conn = super::connect(account, progress).await?;
+    let listing = conn.listing().await?;
+    let entry = match (&req.uidl, req.number) {
+        (Some(uidl), _) => {
+            if listing.iter().all(|l| l.uidl.is_none()) {
+                return Err(CmdError::Other(
+                    "this server has no UIDL, so messages can only be chosen by number".into(),
+                ));
+            }
+            listing
+                .iter()
+                .find(|l| l.uidl.as_deref() == Some(uidl.as_str()))
+                .ok_or_else(|| {
+                    CmdError::Other(format!("no message with UIDL {uidl} on the server"))
+                })?
+        }
+        (None, Some(n)) => listing.iter().find(|l| l.number == n).ok_or_else(|| {
+            CmdError::Other(format!(
+                "there is no message {n} on the server (it has {} messages)",
+                listing.len()
+            ))
+        })?,
+        (None, None) => {
+            return Err(CmdError::Other(
+                "say which message: a number or --uidl".into(),
+            ));
+        }
+    }
+    .clone();
+    let (dest, collision) = match &req.output {
+        Some(path) => (path.clone(), Collision::Fail),
+        None => {
+            // Name the file after the message: its headers come from TOP.
+            let mut summary = None;
+            conn.top_many(&[entry.number], 0, HEADER_LIMIT, &mut |_, r| {
+                summary = r.ok().map(|b| summarize(&b));
+            })
+            .await?;
+            let name = store::file_name(summary.as_ref(), entry.uidl.as_deref(), entry.number);
+            let dir = req.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+            (dir.join(name), Collision::Number)
+        }
+    };
+    let mut file = PendingFile::create(&dest, collision)?;
+    let started = Instant::now();
+    let total = entry.size;
+    conn.retr_to(
+        entry.number,
+        &mut file,
+        &mut |bytes| {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let rate = bytes as f64 / secs;
+            let left = if rate > 0.0 && total > bytes {
+                format!(
+                    ", {} left",
+                    human_duration(std::time::Duration::from_secs_f64(
+                        (total - bytes) as f64 / rate
+                    ))
+                )
+            } else {
+                String::new()
+            };
+            progress.show(
+                &format!(
+                    "message {}: {} of {} ({}/s{left})",
+                    entry.number,
+                    human_size(bytes),
+                    human_size(total),
+                    human_size(rate as u64)
+                ),
+                false,
+            );
+        },
+        None,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let saved = file.commit().await?;
+    progress.clear();
+    let _ = conn.quit().await;
+    Ok(Outcome {
+        saved,
+        number: entry.number,
+        list_size: entry.size,
+        elapsed,
+    })
+}
+
+pub async fn run(account: &Account, req: Request) -> Result<(), CmdError> {
+    let mut progress = Progress::new();
+    let o = save(account, &req, &mut progress).await?;
+    let rate = o.saved.size as f64 / o.elapsed.as_secs_f64().max(0.001);
+    println!(
+        "saved message {} to {}\n  {} bytes in {} ({}/s)\n  SHA-256 {}",
+        o.number,
+        o.saved.path.display(),
+        o.saved.size,
+        human_duration(o.elapsed),
+        human_size(rate as u64),
+        o.saved.sha256
+    );
+    if o.saved.size != o.list_size {
+        println!(
+            "  note: the server's LIST said {} bytes; it sent {}. The file holds exactly what was sent.",
+            o.list_size, o.saved.size
+        );
+    }
+    Ok(())
+}
