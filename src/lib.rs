@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod demo;
@@ -9,5 +10,6 @@ pub mod mail;
 pub mod pop3;
 pub mod secret;
 pub mod store;
+pub mod ui;
 pub mod util;
 pub mod worker;

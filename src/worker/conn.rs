@@ -610,12 +610,12 @@ impl Connection {
     /// Bodies of commands without a limit (RETR) go to `sink` when given.
     /// Returns an error only when the connection broke; per-command
     /// refusals arrive as `Outcome::Reply(_, Err(..))`.
-    pub async fn exchange<W: AsyncWrite + Unpin>(
+    pub async fn exchange<W: AsyncWrite + Unpin + Send>(
         &mut self,
-        cmds: &mut dyn Iterator<Item = (Command, u64)>,
+        cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
         mut sink: Option<&mut W>,
         cancel: Option<&CancellationToken>,
-        each: &mut dyn FnMut(Outcome),
+        each: &mut (dyn FnMut(Outcome) + Send),
     ) -> Result<(), Error> {
         if let Some(why) = &self.broken {
             return Err(Error::Io {
