@@ -24,7 +24,6 @@ use std::fs;
 use std::io::{self, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -302,7 +301,7 @@ impl User {
         let tmp = self.maildir.join("tmp").join(&name);
         let file =
             fs::File::create(&tmp).unwrap_or_else(|e| panic!("create {}: {e}", tmp.display()));
-        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut w = BufWriter::with_capacity(64 * 1024, file);
         write(&mut w).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
         w.flush()
             .unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
@@ -391,12 +390,10 @@ fn try_start() -> Result<Dovecot, String> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
-            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-        // Own process group, so a Ctrl-C meant for the test runner does not
-        // reach Dovecot before `Drop` does; `reap_orphans` covers a runner
-        // that dies without unwinding.
+        // Dovecot stays in the test runner's process group, so a Ctrl-C
+        // stops it too; `reap_orphans` covers a runner killed outright.
         match wait_ready(&mut child, &root, &ca_der, &token, plain_port, pop3s_port) {
             Ok(()) => {
                 return Ok(Dovecot {
@@ -417,7 +414,14 @@ fn try_start() -> Result<Dovecot, String> {
                 let _ = child.wait();
                 wait_instance_gone(&instance);
                 let log = read_log(&root);
-                last_error = format!("{e}\n--- Dovecot log ---\n{}", tail(&log, 40));
+                let last_line = log.lines().rev().find(|l| !l.starts_with("---"));
+                last_error = format!(
+                    "{e}{}\n--- Dovecot log ---\n{}",
+                    last_line
+                        .map(|l| format!("; last log line: {l}"))
+                        .unwrap_or_default(),
+                    tail(&log, 40)
+                );
                 // Another test took a port between our probe and Dovecot's bind: retry.
                 if !log.contains("Address already in use") {
                     break;
@@ -502,12 +506,19 @@ fn id(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn make_temp_dir() -> Result<TempDir, String> {
-    // Unix socket paths under base_dir must stay short (108 bytes).
-    let mut parent = std::env::temp_dir();
+/// Where instance directories go: the temporary directory, unless its path
+/// is too long for the Unix sockets under base_dir (108 bytes).
+fn temp_parent() -> PathBuf {
+    let parent = std::env::temp_dir();
     if parent.as_os_str().len() > 40 {
-        parent = PathBuf::from("/tmp");
+        PathBuf::from("/tmp")
+    } else {
+        parent
     }
+}
+
+fn make_temp_dir() -> Result<TempDir, String> {
+    let parent = temp_parent();
     let dir = tempfile::Builder::new()
         .prefix(DIR_PREFIX)
         .tempdir_in(&parent)
@@ -588,6 +599,9 @@ ssl_min_protocol = TLSv1.2
 
 auth_mechanisms = plain login
 auth_verbose = yes
+# Answer a failed login at once (default 2 s). Dovecot still adds its auth
+# penalty: after a failure, the next login from 127.0.0.1 waits about 4 s.
+auth_failure_delay = 0
 # No plaintext login without TLS, except that Dovecot counts a connection
 # from 127.0.0.1 to 127.0.0.1 as secured. login_trusted_networks stays unset.
 disable_plaintext_auth = yes
@@ -632,18 +646,14 @@ service pop3-login {{
         lu = a.login_user,
     );
     if !a.root {
-        // Without root there is no chroot and no switching users.
         c.push_str(
             r#"
-# Not root: no chroot, and every service runs as the current user.
+# Not root: chroot is not permitted.
 service anvil {
   chroot =
 }
 service pop3-login {
   chroot =
-}
-service auth-worker {
-  user = $default_internal_user
 }
 "#,
         );
@@ -868,40 +878,61 @@ fn kill_pid(pid: u32) {
         .status();
 }
 
-/// Kills instances left behind by test processes that died without dropping
-/// them (SIGKILL, a timeout), identified by their config path and the
-/// `owner` file beside it naming a process that no longer exists.
+/// Cleans up after test processes that died without dropping their
+/// instances (killed by a timeout or SIGKILL): kills Dovecots whose config
+/// lies in an instance directory, and removes instance directories, whose
+/// `owner` file names a process that no longer exists.
 fn reap_orphans() {
+    if !Path::new("/proc/self/stat").exists() {
+        return; // no way to tell a live owner from a dead one
+    }
+    let mut killed = false;
     for (pid, args) in proc_cmdlines() {
-        let Some(conf) = args
+        let conf = args
             .windows(2)
             .find(|w| w[0] == "-c")
-            .map(|w| PathBuf::from(&w[1]))
-        else {
+            .map(|w| PathBuf::from(&w[1]));
+        let Some(conf) = conf.filter(|c| c.ends_with("dovecot.conf")) else {
             continue;
         };
         let Some(dir) = conf.parent() else { continue };
-        let ours = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(DIR_PREFIX))
-            && conf.file_name().is_some_and(|n| n == "dovecot.conf");
-        if !ours {
-            continue;
-        }
-        let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
-            continue;
-        };
-        let mut it = owner.split_whitespace();
-        let (Some(owner_pid), Some(started)) = (
-            it.next().and_then(|p| p.parse::<u32>().ok()),
-            it.next().and_then(|s| s.parse::<u64>().ok()),
-        ) else {
-            continue;
-        };
-        if proc_start_time(owner_pid) != Some(started) {
+        if is_instance_dir(dir) && owner_gone(dir) {
             kill_pid(pid);
-            let _ = fs::remove_dir_all(dir);
+            killed = true;
         }
+    }
+    if killed {
+        // Their services exit within tens of milliseconds of the master.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let Ok(entries) = fs::read_dir(temp_parent()) else {
+        return;
+    };
+    for dir in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if is_instance_dir(&dir) && owner_gone(&dir) {
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+fn is_instance_dir(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(DIR_PREFIX))
+}
+
+/// The `owner` file names a pid and start time that no longer match a
+/// process. False when there is no `owner` file yet (being set up).
+fn owner_gone(dir: &Path) -> bool {
+    let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
+        return false;
+    };
+    let mut it = owner.split_whitespace();
+    match (
+        it.next().and_then(|p| p.parse::<u32>().ok()),
+        it.next().and_then(|s| s.parse::<u64>().ok()),
+    ) {
+        (Some(pid), Some(started)) => proc_start_time(pid) != Some(started),
+        _ => false,
     }
 }
