@@ -332,7 +332,7 @@ fn words_line(out: &mut Vec<u8>, rng: &mut Rng, words: usize) {
 
 /// An RFC 5322 Date value and its unix seconds.
 fn date_header(rng: &mut Rng) -> (String, i64) {
-    const OFFSETS_MIN: &[i64] = &[0, 60, 120, -300, 330, -480, 545, -210];
+    const OFFSETS_MIN: &[i64] = &[0, 60, 120, -300, 330, -480, 345, -210];
     const DAYS: &[&str] = &["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: &[&str] = &[
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
