@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod demo;
 pub mod mail;
 pub mod pop3;
+pub mod runtime;
 pub mod secret;
 pub mod store;
 pub mod ui;

@@ -46,10 +46,30 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| e.to_string())
             }
-            Some(Command::Demo(_)) | None => Err(
-                "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
-                    .into(),
-            ),
+            Some(Command::Demo(args)) => {
+                cmd::demo::run(cmd::demo::DemoOptions {
+                    slow: args.slow,
+                    save_dir: args.save_dir,
+                })
+                .await
+            }
+            None => {
+                let Some(target) = &cli.target else {
+                    return Err("say which mailbox to open: popdoc pop3s://USER@HOST (or try `popdoc demo`; `popdoc --help` shows more)".to_string());
+                };
+                let mut account = cli.conn.account(target)?;
+                if cli.save_dir.is_some() {
+                    account.save_dir = cli.save_dir.clone();
+                }
+                popdoc::runtime::run(
+                    account,
+                    popdoc::runtime::Options {
+                        save_dir: popdoc::runtime::default_save_dir(),
+                        color: popdoc::runtime::color_wanted(),
+                    },
+                )
+                .await
+            }
         }
     });
     match result {

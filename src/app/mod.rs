@@ -27,6 +27,8 @@ pub enum Msg {
     Scroll(i32),
     Resize(u16, u16),
     Worker(crate::worker::run::Event),
+    /// A file the runtime wrote for an [`Effect::WriteFile`].
+    Written(Result<PathBuf, String>),
 }
 
 /// What the runtime must do.
@@ -176,6 +178,8 @@ pub struct App {
     pub account: String,
     pub info: Option<SessionInfo>,
     pub conn: Conn,
+    /// The listing of this session has arrived.
+    pub listed: bool,
     pub rows: Vec<Row>,
     /// Indices into `rows`, filtered and sorted: what the list shows.
     pub view: Vec<usize>,
@@ -230,6 +234,7 @@ impl App {
                 stage: Stage::Connect,
                 done: Vec::new(),
             },
+            listed: false,
             rows: Vec::new(),
             view: Vec::new(),
             selected: 0,

@@ -38,6 +38,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Worker(event) => on_event(app, event, &mut fx),
+        Msg::Written(Ok(path)) => {
+            app.status(StatusKind::Success, format!("wrote {}", path.display()))
+        }
+        Msg::Written(Err(e)) => app.status(StatusKind::Error, e),
     }
     fx
 }
@@ -502,10 +506,11 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::Stage { stage, done } => app.conn = Conn::Connecting { stage, done },
         Event::Connected(info) => {
+            app.listed = false;
             let text = format!("logged in ({}) — listing…", info.method);
             app.info = Some(info);
             app.conn = Conn::Ready;
-            app.status(StatusKind::Info, text);
+            progress_status(app, text);
         }
         Event::Failed(message) => {
             app.status(StatusKind::Error, format!("{message} (r retries)"));
@@ -513,6 +518,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             close_commit_dialog(app);
         }
         Event::Listing(listing) => {
+            app.listed = true;
             let known = &app.known;
             app.rows = listing
                 .into_iter()
@@ -543,9 +549,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     before - app.marks.len()
                 ));
             }
-            if !matches!(app.status, Some((StatusKind::Success, _))) {
-                app.status(StatusKind::Info, text);
-            }
+            progress_status(app, text);
             prioritize(app, fx);
         }
         Event::Headers(batch) => {
@@ -612,10 +616,10 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 Ok(saved) => {
                     app.saved.insert(s.key.clone());
                     let mut text = format!(
-                        "saved {} — {} bytes, SHA-256 {}",
-                        saved.path.display(),
+                        "saved {} bytes, SHA-256 {} → {}",
                         saved.size,
-                        saved.sha256
+                        saved.sha256,
+                        saved.path.display()
                     );
                     let mut kind = StatusKind::Success;
                     if saved.size != list_size {
@@ -688,6 +692,14 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Quit);
             }
         }
+    }
+}
+
+/// Connection progress does not hide the outcome of what the user did
+/// last (a commit's result stays until the next action).
+fn progress_status(app: &mut App, text: String) {
+    if !matches!(app.status, Some((StatusKind::Success, _))) {
+        app.status(StatusKind::Info, text);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The non-interactive commands (`list`, `save`) and what they share:
 //! connecting and logging in with progress on stderr when it is a terminal.
 
+pub mod demo;
 pub mod list;
 pub mod save;
 
