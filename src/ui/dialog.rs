@@ -23,9 +23,12 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 fn keys<'a>(theme: &Theme, items: &[(&'a str, &'a str)]) -> Line<'a> {
     let mut spans = Vec::new();
-    for (k, what) in items {
+    for (i, (k, what)) in items.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("   "));
+        }
         spans.push(Span::styled(*k, theme.key()));
-        spans.push(Span::raw(format!(" {what}   ")));
+        spans.push(Span::raw(format!(" {what}")));
     }
     Line::from(spans)
 }
@@ -105,19 +108,18 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
                     human_size(app.marked_size())
                 )),
                 Line::raw(""),
-                keys(
-                    theme,
-                    &[
-                        ("c", "commit (delete them)"),
-                        ("l", "leave without deleting"),
-                        ("Esc", "cancel"),
-                    ],
-                ),
+                keys(theme, &[("c", "commit: delete them, then quit")]),
+                keys(theme, &[("l", "leave without deleting anything")]),
+                keys(theme, &[("Esc", "cancel")]),
             ],
         ),
     };
-    let height = lines.len() as u16 + 2;
-    let rect = centered(area, inner_w as u16 + 4, height + 2);
+    // Lines that wrap take more rows.
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w.max(1)))
+        .sum();
+    let rect = centered(area, inner_w as u16 + 4, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     let block = Block::new()
         .borders(Borders::ALL)

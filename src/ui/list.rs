@@ -23,8 +23,8 @@ fn columns(app: &App, width: usize) -> Columns {
     let max = app.rows.iter().map(|r| r.number).max().unwrap_or(1);
     let number = max.to_string().len().max(3);
     let size = 7;
-    // flags(2) + gaps between 6 columns.
-    let fixed = 2 + number + 1 + size + 1;
+    // cursor + flags(2) + gaps between the columns.
+    let fixed = 3 + number + 1 + size + 1;
     let rest = width.saturating_sub(fixed);
     let (date, long_date) = if rest >= 90 {
         (16, true)
@@ -65,7 +65,8 @@ fn row_line<'a>(app: &App, row: &'a Row, c: &Columns, theme: &Theme, selected: b
     let marked = app.marks.contains(&key);
     let saved = app.saved.contains(&key);
     let flags = format!(
-        "{}{}",
+        "{}{}{}",
+        if selected { '>' } else { ' ' },
         if marked { 'D' } else { ' ' },
         if saved { 'S' } else { ' ' }
     );
@@ -133,7 +134,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     };
     use crate::app::SortKey::*;
     let mut header = format!(
-        "  {:>nw$} {:>sw$} ",
+        "   {:>nw$} {:>sw$} ",
         sorted(Number, "#"),
         sorted(Size, "Size"),
         nw = c.number,
@@ -165,12 +166,12 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 fn render_empty(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut lines = vec![
         Line::raw(""),
-        Line::styled(format!("  {}", app.account), theme.label()),
+        Line::styled(app.account.clone(), theme.label()),
         Line::raw(""),
     ];
     let stage_line = |label: &str, d: std::time::Duration| {
         Line::raw(format!(
-            "  ✓ {:<26}{:>8}",
+            "✓ {:<26}{:>8}",
             label,
             crate::util::human_duration(d)
         ))
@@ -180,20 +181,19 @@ fn render_empty(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             for (s, d) in done {
                 lines.push(stage_line(s.label(), *d));
             }
-            lines.push(Line::raw(format!("  … {}", stage.label())));
+            lines.push(Line::raw(format!("… {}", stage.label())));
         }
         Conn::Ready if app.listed => {
-            lines.push(Line::styled("  The mailbox is empty.", theme.dim()));
+            lines.push(Line::styled("The mailbox is empty.", theme.dim()));
         }
         Conn::Ready => {
-            lines.push(Line::raw("  ✓ logged in"));
-            lines.push(Line::raw("  … listing messages (LIST, UIDL)"));
+            lines.push(Line::raw("✓ logged in"));
+            lines.push(Line::raw("… listing messages (LIST, UIDL)"));
         }
         Conn::Failed(msg) | Conn::Disconnected(msg) => {
-            lines.push(Line::styled(format!("  ✗ {msg}"), theme.error()));
+            lines.push(Line::styled(format!("✗ {msg}"), theme.error()));
             lines.push(Line::raw(""));
             lines.push(Line::from(vec![
-                Span::raw("  "),
                 Span::styled("r", theme.key()),
                 Span::raw(" retry   "),
                 Span::styled("t", theme.key()),
@@ -203,8 +203,9 @@ fn render_empty(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             ]));
         }
     }
+    let inner = area.inner(ratatui::layout::Margin::new(2, 0));
     frame.render_widget(
         Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
-        area,
+        inner,
     );
 }

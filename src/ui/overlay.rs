@@ -40,7 +40,10 @@ pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
         " Leaving without committing deletes nothing on the server.",
         theme.dim(),
     ));
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        inner,
+    );
 }
 
 pub fn transcript(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme: &Theme) {

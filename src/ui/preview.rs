@@ -45,9 +45,14 @@ pub fn render(frame: &mut Frame, app: &App, p: &PreviewState, area: Rect, theme:
                 lines.extend(pv.raw_headers.iter().map(|h| Line::raw(h.clone())));
             } else {
                 for (k, v) in &pv.headers {
+                    // Dates in the user's time zone, like the list.
+                    let v = match (*k, pv.date) {
+                        ("Date", Some(t)) => super::list::date_text(app, Some(t), true),
+                        _ => v.clone(),
+                    };
                     lines.push(Line::from(vec![
                         Span::styled(format!("{k:<11}"), theme.label()),
-                        Span::raw(v.clone()),
+                        Span::raw(v),
                     ]));
                 }
             }

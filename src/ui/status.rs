@@ -11,13 +11,48 @@ use super::theme::Theme;
 use crate::app::{App, Conn, SaveState, StatusKind};
 use crate::util::{fit, human_duration, human_size};
 
+/// Joins parts with ` · ` while they fit in `width`; parts are in order of
+/// importance.
+fn fit_parts(parts: &[String], width: usize) -> String {
+    let mut out = String::new();
+    for p in parts {
+        let extra = if out.is_empty() {
+            p.width()
+        } else {
+            p.width() + 3
+        };
+        if out.width() + extra > width && !out.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(" · ");
+        }
+        out.push_str(p);
+    }
+    fit(&out, width)
+}
+
 pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let server = app
         .info
         .as_ref()
         .map(|i| i.server.clone())
         .unwrap_or_else(|| app.account.clone());
-    let mut parts = vec![format!(" popdoc  {server}")];
+    let mut parts = vec![format!(" {server}")];
+    if app.listed || !app.rows.is_empty() {
+        parts.push(format!(
+            "{} msgs, {}",
+            app.rows.len(),
+            human_size(app.total_size())
+        ));
+    }
+    if !app.marks.is_empty() {
+        parts.push(format!(
+            "marked {}, {}",
+            app.marks.len(),
+            human_size(app.marked_size())
+        ));
+    }
     match (&app.conn, &app.info) {
         (Conn::Ready, Some(info)) => parts.push(info.security.clone()),
         (Conn::Connecting { .. }, _) => parts.push("connecting…".into()),
@@ -25,26 +60,15 @@ pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         (Conn::Disconnected(_), _) => parts.push("disconnected".into()),
         _ => {}
     }
-    if app.listed || !app.rows.is_empty() {
-        parts.push(format!(
-            "{} messages, {}",
-            app.rows.len(),
-            human_size(app.total_size())
-        ));
-    }
-    if !app.marks.is_empty() {
-        parts.push(format!(
-            "marked {} ({})",
-            app.marks.len(),
-            human_size(app.marked_size())
-        ));
-    }
     if let Some(l) = app.latency {
-        parts.push(format!("last reply {}", human_duration(l)));
+        parts.push(format!("reply {}", human_duration(l)));
     }
-    let text = parts.join(" · ");
+    parts.push("popdoc".into());
     frame.render_widget(
-        Paragraph::new(Line::styled(fit(&text, area.width as usize), theme.title())),
+        Paragraph::new(Line::styled(
+            fit_parts(&parts, area.width as usize),
+            theme.title(),
+        )),
         area,
     );
 }
@@ -56,43 +80,42 @@ fn gauge_line(s: &SaveState, width: usize, theme: &Theme) -> Line<'static> {
     } else {
         0.0
     };
-    let left = if rate > 0.0 && s.total > s.bytes {
-        format!(
-            " · {} left",
-            human_duration(std::time::Duration::from_secs_f64(
-                (s.total - s.bytes) as f64 / rate
-            ))
-        )
-    } else {
-        String::new()
-    };
-    let info = format!(
-        " {} / {} · {}/s{left} · Esc cancels",
-        human_size(s.bytes),
-        human_size(s.total),
-        human_size(rate as u64)
-    );
-    let label = if s.cancelling {
-        format!("cancelling #{} ", s.number)
-    } else {
-        format!("saving #{} ", s.number)
-    };
-    let bar_w = width
-        .saturating_sub(label.width() + info.width() + 2)
-        .clamp(0, 40);
     let frac = if s.total > 0 {
         (s.bytes as f64 / s.total as f64).min(1.0)
     } else {
         0.0
     };
+    let label = format!(
+        " {} #{} ",
+        if s.cancelling { "cancelling" } else { "saving" },
+        s.number
+    );
+    let mut info = vec![
+        format!("{:>3.0}%", frac * 100.0),
+        format!("{} / {}", human_size(s.bytes), human_size(s.total)),
+    ];
+    if rate > 0.0 {
+        info.push(format!("{}/s", human_size(rate as u64)));
+        if s.total > s.bytes {
+            let left = std::time::Duration::from_secs_f64((s.total - s.bytes) as f64 / rate);
+            info.push(format!("{} left", human_duration(left)));
+        }
+    }
+    info.push("Esc cancels".into());
+    // The text first; the bar gets what is left (none when narrow).
+    let room = width.saturating_sub(label.width() + 1);
+    let text = fit_parts(&info, room).trim_end().to_string();
+    let bar_w = room.saturating_sub(text.width() + 1).min(30);
+    let bar_w = if bar_w < 8 { 0 } else { bar_w };
     let filled = (frac * bar_w as f64).round() as usize;
-    Line::from(vec![
-        Span::raw(label),
-        Span::styled("█".repeat(filled), theme.gauge()),
-        Span::styled("░".repeat(bar_w - filled), theme.dim()),
-        Span::raw(format!(" {:>3.0}%", frac * 100.0)),
-        Span::raw(info),
-    ])
+    let mut spans = vec![Span::raw(label)];
+    if bar_w > 0 {
+        spans.push(Span::styled("█".repeat(filled), theme.gauge()));
+        spans.push(Span::styled("░".repeat(bar_w - filled), theme.dim()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::raw(text));
+    Line::from(spans)
 }
 
 pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
@@ -119,14 +142,23 @@ pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 }
 
 pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
+    let not_connected =
+        app.rows.is_empty() && matches!(app.conn, Conn::Failed(_) | Conn::Disconnected(_));
     let pairs: &[(&str, &str)] = if app.filter_editing {
         &[("Enter", "keep"), ("Esc", "clear")]
+    } else if not_connected {
+        &[
+            ("r", "retry"),
+            ("t", "transcript"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else if app.preview.is_some() {
         &[
             ("?", "help"),
+            ("h", "close"),
             ("Space/Bksp", "scroll"),
             ("H", "raw headers"),
-            ("h", "close"),
             ("s", "save"),
             ("d", "mark"),
             ("q", "quit"),
@@ -138,23 +170,32 @@ pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             ("s", "save"),
             ("d", "mark"),
             ("c", "commit"),
+            ("q", "quit"),
             ("/", "filter"),
             ("o", "sort"),
             ("L", "largest"),
             ("t", "transcript"),
-            ("q", "quit"),
         ]
     };
+    let width = area.width as usize;
+    let mut used = 0;
     let mut spans = Vec::new();
     if app.filter_editing || !app.filter.is_empty() {
-        spans.push(Span::styled(" /", theme.key()));
-        spans.push(Span::raw(format!(
+        let text = format!(
             "{}{}  ",
             app.filter,
             if app.filter_editing { "▏" } else { "" }
-        )));
+        );
+        used += 2 + text.width();
+        spans.push(Span::styled(" /", theme.key()));
+        spans.push(Span::raw(text));
     }
     for (k, what) in pairs {
+        let w = 1 + k.width() + 1 + what.width() + 1;
+        if used + w > width {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(format!(" {k}"), theme.key()));
         spans.push(Span::raw(format!(" {what} ")));
     }
