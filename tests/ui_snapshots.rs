@@ -51,7 +51,7 @@ const SUBJECTS: &[&str] = &[
     "",
 ];
 
-fn app(w: u16, h: u16, n: u32) -> App {
+fn app(w: u16, h: u16) -> App {
     let mut a = App::new(
         "demo@127.0.0.1:1110".into(),
         PathBuf::from("/home/sam/Downloads/popdoc"),
@@ -64,7 +64,7 @@ fn app(w: u16, h: u16, n: u32) -> App {
 }
 
 fn connected(w: u16, h: u16, n: u32) -> App {
-    let mut a = app(w, h, n);
+    let mut a = app(w, h);
     update(
         &mut a,
         Msg::Worker(Event::Connected(SessionInfo {
@@ -120,7 +120,7 @@ fn with_headers(mut a: App, upto: u32) -> App {
 
 #[test]
 fn loading() {
-    let mut a = app(80, 24, 0);
+    let mut a = app(80, 24);
     update(
         &mut a,
         Msg::Worker(Event::Stage {
@@ -214,7 +214,7 @@ fn commit_dialog() {
 
 #[test]
 fn error() {
-    let mut a = app(80, 24, 0);
+    let mut a = app(80, 24);
     update(
         &mut a,
         Msg::Worker(Event::Failed(
