@@ -71,6 +71,9 @@ pub struct DemoArgs {
     /// Folder for messages saved in the demo (default: popdoc-demo-saved in the temporary folder)
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
+    /// Serve the demo mailbox from this new or empty folder and keep it afterwards (to see what a commit removed)
+    #[arg(long, value_name = "DIR")]
+    pub mailbox_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
                 cmd::demo::run(cmd::demo::DemoOptions {
                     slow: args.slow,
                     save_dir: args.save_dir,
+                    mailbox_dir: args.mailbox_dir,
                 })
                 .await
             }

@@ -13,15 +13,54 @@ use crate::worker::transport::{CertCheck, Security};
 pub struct DemoOptions {
     pub slow: bool,
     pub save_dir: Option<PathBuf>,
+    /// Keep the demo mailbox in this (new or empty) folder instead of a
+    /// temporary one, and leave it there afterwards.
+    pub mailbox_dir: Option<PathBuf>,
+}
+
+/// Where the demo mailbox lives while the demo runs.
+pub enum MailboxDir {
+    Temporary(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl MailboxDir {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            MailboxDir::Temporary(t) => t.path(),
+            MailboxDir::Kept(p) => p,
+        }
+    }
 }
 
 /// The demo server and the account that reaches it; the mailbox copy
 /// lives as long as the returned directory.
-pub async fn start(slow: bool) -> Result<(Server, Account, tempfile::TempDir), String> {
-    let dir = tempfile::Builder::new()
-        .prefix("popdoc-demo-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a folder for the demo mailbox: {e}"))?;
+pub async fn start(
+    slow: bool,
+    keep_in: Option<PathBuf>,
+) -> Result<(Server, Account, MailboxDir), String> {
+    let dir = match keep_in {
+        Some(p) => {
+            std::fs::create_dir_all(&p)
+                .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+            if std::fs::read_dir(&p)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+            {
+                return Err(format!(
+                    "{} is not empty; the demo mailbox needs an empty folder",
+                    p.display()
+                ));
+            }
+            MailboxDir::Kept(p)
+        }
+        None => MailboxDir::Temporary(
+            tempfile::Builder::new()
+                .prefix("popdoc-demo-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a folder for the demo mailbox: {e}"))?,
+        ),
+    };
     assets::write_to(dir.path()).map_err(|e| format!("cannot write the demo mailbox: {e}"))?;
     let mailbox =
         Mailbox::from_dir(dir.path()).map_err(|e| format!("cannot read the demo mailbox: {e}"))?;
@@ -64,7 +103,7 @@ pub async fn start(slow: bool) -> Result<(Server, Account, tempfile::TempDir), S
 }
 
 pub async fn run(opts: DemoOptions) -> Result<(), String> {
-    let (server, mut account, dir) = start(opts.slow).await?;
+    let (server, mut account, dir) = start(opts.slow, opts.mailbox_dir).await?;
     let save_dir = opts
         .save_dir
         .unwrap_or_else(|| std::env::temp_dir().join("popdoc-demo-saved"));
@@ -78,12 +117,15 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     )
     .await;
     server.shutdown().await;
-    drop(dir);
     if result.is_ok() {
-        println!(
-            "popdoc demo ended; its mailbox copy was removed. Messages you saved are in {}",
-            save_dir.display()
-        );
+        match &dir {
+            MailboxDir::Temporary(_) => {
+                println!("popdoc demo ended; its mailbox copy was removed.")
+            }
+            MailboxDir::Kept(p) => println!("popdoc demo ended; its mailbox is in {}", p.display()),
+        }
+        println!("Messages you saved are in {}", save_dir.display());
     }
+    drop(dir);
     result
 }
