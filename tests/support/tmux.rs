@@ -111,8 +111,7 @@ impl Tmux {
     pub fn wait_exit(&self, secs: u64) -> i32 {
         let s = self.wait_for("popdoc to exit", secs, |s| s.contains("POPDOC-EXIT="));
         let tail = s.split("POPDOC-EXIT=").nth(1).unwrap_or("");
-        tail.trim()
-            .split_whitespace()
+        tail.split_whitespace()
             .next()
             .unwrap_or("")
             .parse()
