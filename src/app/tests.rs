@@ -619,3 +619,31 @@ fn connection_failures_and_retry() {
         "no marks: quit at once"
     );
 }
+
+#[test]
+fn gmail_users_are_told_about_its_pop_behaviour() {
+    let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
+    let info = SessionInfo {
+        server: "me@gmail.com@pop.gmail.com:995".into(),
+        ..Default::default()
+    };
+    send(
+        &mut a,
+        [
+            Msg::Worker(Event::Connected(info)),
+            Msg::Worker(Event::Listing(listing(3))),
+        ],
+    );
+    let text = &a.status.as_ref().unwrap().1;
+    assert!(
+        text.contains("RETR (save) followed by QUIT can mark messages as downloaded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("limited number of messages per POP session"),
+        "{text}"
+    );
+    let mut b = app(3);
+    assert!(!b.status.as_ref().unwrap().1.contains("Gmail"));
+    send(&mut b, [key('j')]);
+}

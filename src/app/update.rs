@@ -549,6 +549,9 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     before - app.marks.len()
                 ));
             }
+            if app.info.as_ref().is_some_and(is_gmail) {
+                text = format!("{text}. {GMAIL_NOTE}");
+            }
             progress_status(app, text);
             prioritize(app, fx);
         }
@@ -693,6 +696,23 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark messages as downloaded even without DELE, and Gmail shows only a limited number of messages per POP session (see its POP settings)";
+
+fn is_gmail(info: &crate::worker::run::SessionInfo) -> bool {
+    let host = info
+        .server
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    host.ends_with("gmail.com")
+        || host.ends_with("googlemail.com")
+        || info.greeting.contains("Gpop")
 }
 
 /// Connection progress does not hide the outcome of what the user did
