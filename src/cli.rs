@@ -179,7 +179,7 @@ impl ConnArgs {
             SecretSource::TokenCommand(cmd.clone())
         } else if let Some(cmd) = &self.password_command {
             SecretSource::Command(cmd.clone())
-        } else if std::env::var_os("POPDOC_PASSWORD").is_some() {
+        } else if std::env::var_os("POPDOC_PASSWORD").is_some_and(|v| !v.is_empty()) {
             SecretSource::Env("POPDOC_PASSWORD".into())
         } else {
             SecretSource::Prompt

@@ -38,6 +38,8 @@ pub struct Mark {
 pub enum Request {
     /// Connect (or reconnect), log in, list, and load headers.
     Connect,
+    /// Use this password from now on, and connect.
+    Login(SecretString),
     /// Load the headers of these messages before the others.
     Prioritize(Vec<u32>),
     Preview {
@@ -243,6 +245,10 @@ impl Worker {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Connect => self.connect().await,
+            Request::Login(secret) => {
+                self.secret = secret;
+                self.connect().await
+            }
             Request::Prioritize(numbers) => {
                 let wanted: HashSet<u32> = numbers.iter().copied().collect();
                 self.pending_headers.retain(|n| !wanted.contains(n));
