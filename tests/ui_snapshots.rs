@@ -118,34 +118,200 @@ fn with_headers(mut a: App, upto: u32) -> App {
     a
 }
 
+const SIZES: [(u16, u16); 2] = [(80, 24), (44, 16)];
+
+/// Snapshots a screen at 80×24 and at 44×16.
+fn both(name: &str, build: impl Fn(u16, u16) -> App) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(&build(w, h)));
+    }
+}
+
 #[test]
 fn loading() {
-    let mut a = app(80, 24);
-    update(
-        &mut a,
-        Msg::Worker(Event::Stage {
-            stage: Stage::Greeting,
-            done: vec![
-                (Stage::Connect, Duration::from_millis(12)),
-                (Stage::Tls, Duration::from_millis(48)),
-            ],
-        }),
-    );
-    insta::assert_snapshot!("loading_stages_80x24", draw(&a));
-    let a = with_headers(connected(80, 24, 60), 25);
-    insta::assert_snapshot!("loading_headers_80x24", draw(&a));
+    both("loading_stages", |w, h| {
+        let mut a = app(w, h);
+        update(
+            &mut a,
+            Msg::Worker(Event::Stage {
+                stage: Stage::Greeting,
+                done: vec![
+                    (Stage::Connect, Duration::from_millis(12)),
+                    (Stage::Tls, Duration::from_millis(48)),
+                ],
+            }),
+        );
+        a
+    });
+    both("loading_headers", |w, h| {
+        with_headers(connected(w, h, 60), 25)
+    });
 }
 
 #[test]
 fn list_full() {
-    let mut a = with_headers(connected(80, 24, 40), 40);
-    update(&mut a, key('d'));
-    update(&mut a, key('j'));
-    update(&mut a, key('d'));
-    insta::assert_snapshot!("list_80x24", draw(&a));
-    let mut a = with_headers(connected(50, 14, 40), 40);
-    update(&mut a, key('o'));
-    insta::assert_snapshot!("list_narrow_50x14", draw(&a));
+    both("list", |w, h| {
+        let mut a = with_headers(connected(w, h, 40), 40);
+        for c in ['d', 'j', 'd'] {
+            update(&mut a, key(c));
+        }
+        a
+    });
+    both("list_sorted_by_size", |w, h| {
+        let mut a = with_headers(connected(w, h, 40), 40);
+        update(&mut a, key('o'));
+        a
+    });
+    both("list_filtered", |w, h| {
+        let mut a = with_headers(connected(w, h, 40), 40);
+        for c in ['/', 'v', 'p', 'n'] {
+            update(&mut a, key(c));
+        }
+        a
+    });
+}
+
+#[test]
+fn preview_stacked_and_side_by_side() {
+    both("preview", previewed);
+    insta::assert_snapshot!("preview_side_130x24", draw(&previewed(130, 24)));
+    both("preview_raw", |w, h| {
+        let mut a = previewed(w, h);
+        update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('H'), KeyModifiers::SHIFT)),
+        );
+        a
+    });
+}
+
+#[test]
+fn save_progress() {
+    both("save_progress", |w, h| {
+        let mut a = with_headers(connected(w, h, 10), 10);
+        for c in ['j', 'j', 's'] {
+            update(&mut a, key(c));
+        }
+        let id = a.save.as_ref().unwrap().id;
+        update(
+            &mut a,
+            Msg::Worker(Event::SaveProgress {
+                id,
+                bytes: 2_500_000,
+                elapsed: Duration::from_secs(2),
+            }),
+        );
+        a
+    });
+}
+
+#[test]
+fn commit_dialog() {
+    both("commit", |w, h| {
+        let mut a = with_headers(connected(w, h, 12), 12);
+        for c in ['d', 'd', 'j', 'd', 'c'] {
+            update(&mut a, key(c));
+        }
+        a
+    });
+    both("quit_dialog", |w, h| {
+        let mut a = with_headers(connected(w, h, 12), 12);
+        for c in ['d', 'd', 'q'] {
+            update(&mut a, key(c));
+        }
+        a
+    });
+    both("dele_refused", |w, h| {
+        let mut a = with_headers(connected(w, h, 12), 12);
+        for c in ['d', 'd', 'c', 'y'] {
+            update(&mut a, key(c));
+        }
+        let mark = |n: u32| popdoc::worker::run::Mark {
+            number: n,
+            uidl: Some(format!("{n:08x}")),
+        };
+        update(
+            &mut a,
+            Msg::Worker(Event::CommitRefused {
+                accepted: vec![mark(1)],
+                refused: vec![(mark(2), "-ERR [SYS/TEMP] message is being delivered".into())],
+                gone: vec![],
+            }),
+        );
+        a
+    });
+}
+
+#[test]
+fn error_and_password() {
+    both("error", |w, h| {
+        let mut a = app(w, h);
+        update(
+            &mut a,
+            Msg::Worker(Event::Failed(
+                "login failed: -ERR [IN-USE] Mailbox is locked — another client holds the mailbox lock; close the other mail client or wait and retry".into(),
+            )),
+        );
+        a
+    });
+    both("password", |w, h| {
+        let mut a = app(w, h);
+        a.ask_password();
+        update(
+            &mut a,
+            Msg::Worker(Event::Failed(
+                "login failed: -ERR [AUTH] Authentication failed.".into(),
+            )),
+        );
+        for c in "secret".chars() {
+            update(&mut a, key(c));
+        }
+        a
+    });
+}
+
+#[test]
+fn help_and_transcript() {
+    both("help", |w, h| {
+        let mut a = with_headers(connected(w, h, 5), 5);
+        update(&mut a, key('?'));
+        a
+    });
+    both("transcript", |w, h| {
+        let mut a = with_headers(connected(w, h, 5), 5);
+        let lines = [
+            (
+                Dir::Note,
+                "2026-11-20 09:00:00 UTC: connected to pop.example.com:995 (192.0.2.10:995)",
+                None,
+            ),
+            (
+                Dir::Note,
+                "TLS 1.3 TLS13_AES_256_GCM_SHA384 (system roots)",
+                None,
+            ),
+            (Dir::Received, "+OK Dovecot ready.", Some(31)),
+            (Dir::Sent, "CAPA", None),
+            (Dir::Received, "+OK", Some(22)),
+            (Dir::Sent, "AUTH PLAIN ***", None),
+            (Dir::Received, "+OK Logged in.", Some(140)),
+            (Dir::Sent, "LIST", None),
+            (Dir::Sent, "UIDL", None),
+            (Dir::Received, "+OK 5 messages:", Some(25)),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (dir, text, ms))| Line {
+            at: Duration::from_millis(i as u64 * 37),
+            dir: *dir,
+            text: text.to_string(),
+            latency: ms.map(Duration::from_millis),
+        })
+        .collect();
+        update(&mut a, Msg::Worker(Event::Transcript(lines)));
+        update(&mut a, key('t'));
+        a
+    });
 }
 
 fn previewed(w: u16, h: u16) -> App {
@@ -170,98 +336,4 @@ fn previewed(w: u16, h: u16) -> App {
         }),
     );
     a
-}
-
-#[test]
-fn preview_stacked_and_side_by_side() {
-    insta::assert_snapshot!("preview_80x24", draw(&previewed(80, 24)));
-    insta::assert_snapshot!("preview_side_130x24", draw(&previewed(130, 24)));
-}
-
-#[test]
-fn save_progress() {
-    let mut a = with_headers(connected(80, 24, 10), 10);
-    update(&mut a, key('j'));
-    update(&mut a, key('j'));
-    update(&mut a, key('s'));
-    let id = a.save.as_ref().unwrap().id;
-    update(
-        &mut a,
-        Msg::Worker(Event::SaveProgress {
-            id,
-            bytes: 2_500_000,
-            elapsed: Duration::from_secs(2),
-        }),
-    );
-    insta::assert_snapshot!("save_progress_80x24", draw(&a));
-    a.width = 50;
-    insta::assert_snapshot!("save_progress_50x24", draw(&a));
-}
-
-#[test]
-fn commit_dialog() {
-    let mut a = with_headers(connected(80, 24, 12), 12);
-    for c in ['d', 'd', 'j', 'd', 'c'] {
-        update(&mut a, key(c));
-    }
-    insta::assert_snapshot!("commit_80x24", draw(&a));
-    let mut a = with_headers(connected(44, 16, 12), 12);
-    for c in ['d', 'd', 'q'] {
-        update(&mut a, key(c));
-    }
-    insta::assert_snapshot!("quit_dialog_44x16", draw(&a));
-}
-
-#[test]
-fn error() {
-    let mut a = app(80, 24);
-    update(
-        &mut a,
-        Msg::Worker(Event::Failed(
-            "login failed: -ERR [IN-USE] Mailbox is locked — another client holds the mailbox lock; close the other mail client or wait and retry".into(),
-        )),
-    );
-    insta::assert_snapshot!("error_80x24", draw(&a));
-    a.width = 40;
-    insta::assert_snapshot!("error_40x24", draw(&a));
-}
-
-#[test]
-fn help_and_transcript() {
-    let mut a = with_headers(connected(80, 34, 5), 5);
-    update(&mut a, key('?'));
-    insta::assert_snapshot!("help_80x34", draw(&a));
-    let mut a = with_headers(connected(80, 24, 5), 5);
-    let lines = [
-        (
-            Dir::Note,
-            "2026-11-20 09:00:00 UTC: connected to pop.example.com:995 (192.0.2.10:995)",
-            None,
-        ),
-        (
-            Dir::Note,
-            "TLS 1.3 TLS13_AES_256_GCM_SHA384 (system roots)",
-            None,
-        ),
-        (Dir::Received, "+OK Dovecot ready.", Some(31)),
-        (Dir::Sent, "CAPA", None),
-        (Dir::Received, "+OK", Some(22)),
-        (Dir::Sent, "AUTH PLAIN ***", None),
-        (Dir::Received, "+OK Logged in.", Some(140)),
-        (Dir::Sent, "LIST", None),
-        (Dir::Sent, "UIDL", None),
-        (Dir::Received, "+OK 5 messages:", Some(25)),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, (dir, text, ms))| Line {
-        at: Duration::from_millis(i as u64 * 37),
-        dir: *dir,
-        text: text.to_string(),
-        latency: ms.map(Duration::from_millis),
-    })
-    .collect();
-    update(&mut a, Msg::Worker(Event::Transcript(lines)));
-    update(&mut a, key('t'));
-    insta::assert_snapshot!("transcript_80x24", draw(&a));
 }

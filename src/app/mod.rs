@@ -210,7 +210,9 @@ impl Drop for PasswordInput {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
-    Help,
+    /// `scroll`: the first line shown.
+    Help { scroll: usize },
+    /// `scroll`: the first line shown (`usize::MAX`: follow the end).
     Transcript { scroll: usize },
 }
 

@@ -582,6 +582,14 @@ fn transcript_overlay_scrolls_and_writes() {
     assert!(matches!(a.overlay, Some(Overlay::Transcript { .. })));
     send(&mut a, [key('g'), key('j')]);
     assert_eq!(a.overlay, Some(Overlay::Transcript { scroll: 1 }));
+    send(&mut a, [key('G'), key('k')]);
+    assert_eq!(
+        a.overlay,
+        Some(Overlay::Transcript {
+            scroll: 100 - 22 - 1
+        }),
+        "k from the end moves one line"
+    );
     let fx = send(&mut a, [key('w')]);
     match &fx[..] {
         [Effect::WriteFile { path, contents }] => {
@@ -594,7 +602,13 @@ fn transcript_overlay_scrolls_and_writes() {
     send(&mut a, [code(KeyCode::Esc)]);
     assert!(a.overlay.is_none());
     send(&mut a, [key('?')]);
-    assert_eq!(a.overlay, Some(Overlay::Help));
+    assert_eq!(a.overlay, Some(Overlay::Help { scroll: 0 }));
+    send(&mut a, [key('j')]);
+    assert_eq!(
+        a.overlay,
+        Some(Overlay::Help { scroll: 1 }),
+        "the help scrolls on a short screen"
+    );
     send(&mut a, [key('q')]);
     assert!(
         a.overlay.is_none() && !a.quitting,

@@ -28,7 +28,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     scroll: scroll.saturating_add_signed(delta as isize),
                 });
             }
-            Some(Overlay::Help) => {}
+            Some(Overlay::Help { .. }) => {}
             None if app.dialog.is_none() => move_by(app, delta as isize, &mut fx),
             None => {}
         },
@@ -252,7 +252,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.status(StatusKind::Info, "reconnecting…");
             fx.push(Effect::Pop(Request::Connect));
         }
-        Action::Help => app.overlay = Some(Overlay::Help),
+        Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Quit => {
             if !app.marks.is_empty() && app.conn == Conn::Ready {
                 app.dialog = Some(Dialog::Quit);
@@ -484,36 +484,36 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
 
 fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effect>) {
     let close = matches!(key.code, KeyCode::Esc | KeyCode::Char('q'));
-    match overlay {
-        Overlay::Help => {
-            if close || matches!(key.code, KeyCode::Char('?') | KeyCode::F(1)) {
-                app.overlay = None;
-            }
+    // Both overlays fill the screen inside a border.
+    let rows = app.height.saturating_sub(2) as usize;
+    let (scroll, total) = match overlay {
+        Overlay::Help { scroll } => (scroll, crate::ui::overlay::help_lines()),
+        Overlay::Transcript { scroll } => (scroll, app.transcript.len()),
+    };
+    let max = total.saturating_sub(rows);
+    let at = scroll.min(max);
+    let page = rows.max(1) as isize;
+    let to = |d: isize| at.saturating_add_signed(d).min(max);
+    let new_scroll = match action_for(&key) {
+        _ if close => None,
+        Some(Action::Down) => Some(to(1)),
+        Some(Action::Up) => Some(to(-1)),
+        Some(Action::PageDown) | Some(Action::PreviewDown) => Some(to(page)),
+        Some(Action::PageUp) | Some(Action::PreviewUp) => Some(to(-page)),
+        Some(Action::Top) => Some(0),
+        Some(Action::Bottom) => Some(max),
+        Some(Action::Help) if matches!(overlay, Overlay::Help { .. }) => None,
+        Some(Action::Transcript) if matches!(overlay, Overlay::Transcript { .. }) => None,
+        Some(Action::WriteTranscript) if matches!(overlay, Overlay::Transcript { .. }) => {
+            write_transcript(app, fx);
+            Some(at)
         }
-        Overlay::Transcript { scroll } => {
-            let page = app.height.saturating_sub(4) as isize;
-            let total = app.transcript.len();
-            let at = scroll.min(total.saturating_sub(1));
-            let to = |d: isize| {
-                Some(Overlay::Transcript {
-                    scroll: at.saturating_add_signed(d),
-                })
-            };
-            match action_for(&key) {
-                _ if close || key.code == KeyCode::Char('t') => app.overlay = None,
-                Some(Action::Down) => app.overlay = to(1),
-                Some(Action::Up) => app.overlay = to(-1),
-                Some(Action::PageDown) => app.overlay = to(page),
-                Some(Action::PageUp) => app.overlay = to(-page),
-                Some(Action::Top) => app.overlay = Some(Overlay::Transcript { scroll: 0 }),
-                Some(Action::Bottom) => {
-                    app.overlay = Some(Overlay::Transcript { scroll: usize::MAX })
-                }
-                Some(Action::WriteTranscript) => write_transcript(app, fx),
-                _ => {}
-            }
-        }
-    }
+        _ => Some(at),
+    };
+    app.overlay = new_scroll.map(|scroll| match overlay {
+        Overlay::Help { .. } => Overlay::Help { scroll },
+        Overlay::Transcript { .. } => Overlay::Transcript { scroll },
+    });
 }
 
 fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -711,6 +711,11 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         Event::CommitRefused {
             accepted, refused, ..
         } => {
+            let text = format!(
+                "the server refused DELE for {} message(s); nothing is deleted until you choose",
+                refused.len()
+            );
+            app.status(StatusKind::Error, text);
             app.dialog = Some(Dialog::CommitRefused { accepted, refused });
         }
         Event::Reset => {}

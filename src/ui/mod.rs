@@ -26,7 +26,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     status::status(frame, app, a.status, &theme);
     status::hints(frame, app, a.hints, &theme);
     match app.overlay {
-        Some(Overlay::Help) => overlay::help(frame, size, &theme),
+        Some(Overlay::Help { scroll }) => overlay::help(frame, scroll, size, &theme),
         Some(Overlay::Transcript { scroll }) => {
             overlay::transcript(frame, app, scroll, size, &theme)
         }

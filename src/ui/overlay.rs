@@ -17,9 +17,14 @@ fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .title(Span::styled(title, theme.label()))
 }
 
-pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Lines of the help text (for scrolling).
+pub fn help_lines() -> usize {
+    help_rows().len() + 3
+}
+
+pub fn help(frame: &mut Frame, scroll: usize, area: Rect, theme: &Theme) {
     frame.render_widget(Clear, area);
-    let block = frame_block(" Keys (Esc or ? closes) ", theme);
+    let block = frame_block(" Keys (j/k scroll, Esc or ? closes) ", theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut lines: Vec<Line> = help_rows()
@@ -40,8 +45,11 @@ pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
         " Leaving without committing deletes nothing on the server.",
         theme.dim(),
     ));
+    let max = lines.len().saturating_sub(inner.height as usize);
     frame.render_widget(
-        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((scroll.min(max) as u16, 0)),
         inner,
     );
 }
