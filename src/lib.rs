@@ -4,6 +4,7 @@
 pub mod account;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod pop3;

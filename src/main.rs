@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popdoc::cli::{Cli, Command};
+use popdoc::cli::{Cli, Command, ConfigCommand, ConnArgs, PasswordCommand};
 use popdoc::cmd;
 
 fn main() -> ExitCode {
@@ -26,16 +26,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config = cli.config.clone();
+    let config = config.as_deref();
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
             Some(Command::List(args)) => {
-                let account = args.conn.account(&args.target)?;
+                let account = one_account(&args.target, &args.conn, config)?;
                 cmd::list::run(&account, args.json)
                     .await
                     .map_err(|e| e.to_string())
             }
             Some(Command::Save(args)) => {
-                let account = args.conn.account(&args.target)?;
+                let account = one_account(&args.target, &args.conn, config)?;
                 let req = cmd::save::Request {
                     number: args.number,
                     uidl: args.uidl,
@@ -46,10 +48,26 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| e.to_string())
             }
-            Some(Command::Demo(_)) | None => Err(
+            Some(Command::Config(ConfigCommand::Path)) => cmd::config::path(config),
+            Some(Command::Password(PasswordCommand::Set { account })) => {
+                cmd::password::set(config, &account)
+            }
+            Some(Command::Password(PasswordCommand::Delete { account })) => {
+                cmd::password::delete(config, &account)
+            }
+            Some(Command::Demo(_)) => Err(
                 "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
                     .into(),
             ),
+            None => {
+                // Resolve now so that config errors show; the interface
+                // takes the result once it exists.
+                let _ = resolve(cli.target.as_deref(), &cli.conn, config)?;
+                Err(
+                    "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
+                        .into(),
+                )
+            }
         }
     });
     match result {
@@ -59,6 +77,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The account or URL a command names, after printing config warnings.
+fn one_account(
+    target: &str,
+    conn: &ConnArgs,
+    config: Option<&std::path::Path>,
+) -> Result<popdoc::account::Account, String> {
+    match resolve(Some(target), conn, config)? {
+        popdoc::config::Resolved::One(a) => Ok(a),
+        _ => Err(format!("\"{target}\" names no account")),
+    }
+}
+
+/// `config::resolve`, with its warnings printed on stderr.
+fn resolve(
+    target: Option<&str>,
+    conn: &ConnArgs,
+    config: Option<&std::path::Path>,
+) -> Result<popdoc::config::Resolved, String> {
+    let r = popdoc::config::resolve(target, conn, config).map_err(|e| e.to_string())?;
+    for w in &r.warnings {
+        eprintln!("popdoc: warning: {w}");
+    }
+    Ok(r.resolved)
 }
 
 fn init_log(path: &std::path::Path) -> std::io::Result<()> {

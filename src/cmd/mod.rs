@@ -1,7 +1,10 @@
-//! The non-interactive commands (`list`, `save`) and what they share:
+//! The non-interactive commands (`list`, `save`, `config`, `password`) and
+//! what they share:
 //! connecting and logging in with progress on stderr when it is a terminal.
 
+pub mod config;
 pub mod list;
+pub mod password;
 pub mod save;
 
 use std::io::{IsTerminal, Write};
