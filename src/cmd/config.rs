@@ -21,7 +21,7 @@ pub fn path(config_flag: Option<&Path>) -> Result<(), String> {
         return Ok(());
     }
     let config = config::load(&location).map_err(|e| e.to_string())?;
-    for w in &config.warnings {
+    for w in config.warnings() {
         eprintln!("popdoc: warning: {w}");
     }
     eprintln!(

@@ -68,7 +68,7 @@ fn find(
         ));
     }
     let config = config::load(&location).map_err(|e: ConfigError| e.to_string())?;
-    for w in &config.warnings {
+    for w in config.warnings_for(name) {
         eprintln!("popdoc: warning: {w}");
     }
     let account = config

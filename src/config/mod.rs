@@ -72,13 +72,38 @@ pub struct Config {
     pub default: Option<String>,
     /// In the order of the file; each account's `label` is its name.
     pub accounts: Vec<Account>,
-    /// Things accepted but worth saying (a password written in the file).
-    pub warnings: Vec<String>,
+    /// Accounts whose password is written in the file, with its line.
+    pub inline_passwords: Vec<(String, usize)>,
 }
 
 impl Config {
     pub fn account(&self, name: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.label == name)
+    }
+
+    /// What to tell the user before using account `name` (a password
+    /// written in the file).
+    pub fn warnings_for(&self, name: &str) -> Vec<String> {
+        self.inline_passwords
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(n, line)| self.inline_warning(n, *line))
+            .collect()
+    }
+
+    /// Every warning the file deserves, whichever account is used.
+    pub fn warnings(&self) -> Vec<String> {
+        self.inline_passwords
+            .iter()
+            .map(|(n, line)| self.inline_warning(n, *line))
+            .collect()
+    }
+
+    fn inline_warning(&self, name: &str, line: usize) -> String {
+        format!(
+            "{} line {line}: account \"{name}\" has its password written in the config file; password-command, password-env or keyring = true keep it out of the file",
+            self.location.path.display()
+        )
     }
 
     /// `a, b, c` (or `no accounts`).
@@ -214,7 +239,7 @@ pub fn parse(location: &Location, text: &str, mode: Option<u32>) -> Result<Confi
         &account::default_secret,
     )
     .map_err(|p| at(p.span, p.message))?;
-    let mut warnings = Vec::new();
+    let mut inline_passwords = Vec::new();
     for a in &doc.accounts {
         let Some(span) = a.password_at.clone() else {
             continue;
@@ -230,18 +255,13 @@ pub fn parse(location: &Location, text: &str, mode: Option<u32>) -> Result<Confi
                 ),
             ));
         }
-        warnings.push(format!(
-            "{} line {}: account \"{}\" has its password written in the config file; password-command, password-env or keyring = true keep it out of the file",
-            path.display(),
-            schema::line_of(text, span.start),
-            a.name
-        ));
+        inline_passwords.push((a.name.clone(), schema::line_of(text, span.start)));
     }
     Ok(Config {
         location: location.clone(),
         default: doc.default.map(|(n, _)| n),
         accounts: doc.accounts.into_iter().map(|a| a.account).collect(),
-        warnings,
+        inline_passwords,
     })
 }
 
@@ -300,23 +320,26 @@ pub fn resolve(
             .map_err(|e| ConfigError::Other(e.to_string()))?;
         Ok(a)
     };
+    let mut warnings = Vec::new();
+    let mut chosen = |a: &Account| -> Result<Account, ConfigError> {
+        warnings.extend(config.warnings_for(&a.label));
+        overridden(a)
+    };
     let resolved = match target {
-        Some(name) => Resolved::One(overridden(
+        Some(name) => Resolved::One(chosen(
             config.account(name).ok_or_else(|| config.not_found(name))?,
         )?),
         None => match (&config.default, config.accounts.as_slice()) {
             (_, []) => Resolved::None,
-            (Some(d), _) => Resolved::One(overridden(
+            (Some(d), _) => Resolved::One(chosen(
                 config.account(d).ok_or_else(|| config.not_found(d))?,
             )?),
-            (None, [only]) => Resolved::One(overridden(only)?),
+            (None, [only]) => Resolved::One(chosen(only)?),
+            // The warnings wait until one is chosen.
             (None, all) => Resolved::Pick(all.iter().map(overridden).collect::<Result<_, _>>()?),
         },
     };
-    Ok(Resolution {
-        resolved,
-        warnings: config.warnings,
-    })
+    Ok(Resolution { resolved, warnings })
 }
 
 /// Whether an account reads its password from the keyring.

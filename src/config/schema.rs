@@ -206,6 +206,20 @@ struct Raw {
 }
 
 impl Raw {
+    /// Which of `keys` are given (a `false` flag is not), in file order.
+    fn given(&self, keys: &[&'static str]) -> Vec<&'static str> {
+        self.seen
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| keys.contains(k))
+            .filter(|k| match *k {
+                "keyring" => self.keyring,
+                "insecure-no-verify" => self.insecure_no_verify,
+                _ => true,
+            })
+            .collect()
+    }
+
     fn at(&self, key: &str) -> Option<Range<usize>> {
         self.seen
             .iter()
@@ -263,13 +277,7 @@ fn read_account(
     let security = raw.tls.unwrap_or(Security::Implicit);
 
     // Certificate checks: at most one, and none without TLS.
-    let cert_keys: Vec<&str> = ["ca-file", "fingerprint", "insecure-no-verify"]
-        .into_iter()
-        .filter(|k| match *k {
-            "insecure-no-verify" => raw.insecure_no_verify,
-            k => raw.at(k).is_some(),
-        })
-        .collect();
+    let cert_keys = raw.given(&["ca-file", "fingerprint", "insecure-no-verify"]);
     if security == Security::Plaintext {
         if let Some(k) = cert_keys.first() {
             return Err(problem(
@@ -300,14 +308,7 @@ fn read_account(
     };
 
     // One secret source at most.
-    let sources: Vec<&str> = SECRET_KEYS
-        .iter()
-        .copied()
-        .filter(|k| match *k {
-            "keyring" => raw.keyring,
-            k => raw.at(k).is_some(),
-        })
-        .collect();
+    let sources = raw.given(SECRET_KEYS);
     if let [first, second, ..] = sources.as_slice() {
         return Err(conflict(
             &raw,

@@ -65,7 +65,7 @@ keepalive = 0
     assert_eq!(b.save_dir, Some(PathBuf::from("/cfg/saved")));
     assert_eq!(b.preview_lines, 0);
     assert_eq!(b.keepalive, None);
-    assert!(c.warnings.is_empty());
+    assert!(c.warnings().is_empty());
 }
 
 #[test]
@@ -110,8 +110,9 @@ password = "Cfg-Secret-1"
         c.account("p").unwrap().secret,
         SecretSource::ConfigPassword("Cfg-Secret-1".into())
     );
-    assert_eq!(c.warnings.len(), 1);
-    let w = &c.warnings[0];
+    assert_eq!(c.warnings().len(), 1);
+    assert!(c.warnings_for("k").is_empty());
+    let w = &c.warnings_for("p")[0];
     assert!(
         w.starts_with("/cfg/popdoc.toml line 19: account \"p\""),
         "{w}"
@@ -138,7 +139,10 @@ fn a_password_in_a_readable_file_is_refused() {
     );
     // Mode 600 takes it (with a warning).
     assert_eq!(
-        parse(&loc(), text, Some(0o100600)).unwrap().warnings.len(),
+        parse(&loc(), text, Some(0o100600))
+            .unwrap()
+            .warnings()
+            .len(),
         1
     );
 }
