@@ -335,8 +335,7 @@ pub fn resolve(
                 config.account(d).ok_or_else(|| config.not_found(d))?,
             )?),
             (None, [only]) => Resolved::One(chosen(only)?),
-            // The warnings wait until one is chosen.
-            (None, all) => Resolved::Pick(all.iter().map(overridden).collect::<Result<_, _>>()?),
+            (None, all) => Resolved::Pick(all.iter().map(&mut chosen).collect::<Result<_, _>>()?),
         },
     };
     Ok(Resolution { resolved, warnings })
