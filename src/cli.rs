@@ -53,6 +53,10 @@ pub struct Cli {
     #[command(flatten)]
     pub conn: ConnArgs,
 
+    /// Folder for saved messages (default: popdoc in your download folder)
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+
     /// Write a debug log (never passwords) to FILE
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -105,6 +109,12 @@ pub struct DemoArgs {
     /// Make the demo server slow (about 2 MB/s and 150 ms per reply), to see progress and cancel at work
     #[arg(long)]
     pub slow: bool,
+    /// Folder for messages saved in the demo (default: popdoc-demo-saved in the temporary folder)
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+    /// Serve the demo mailbox from this new or empty folder and keep it afterwards (to see what a commit removed)
+    #[arg(long, value_name = "DIR")]
+    pub mailbox_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,13 +2,16 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod pop3;
+pub mod runtime;
 pub mod secret;
 pub mod store;
+pub mod ui;
 pub mod util;
 pub mod worker;

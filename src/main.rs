@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use popdoc::cli::{Cli, Command, ConfigCommand, ConnArgs, PasswordCommand};
 use popdoc::cmd;
+use popdoc::config::Resolved;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,18 +56,40 @@ fn main() -> ExitCode {
             Some(Command::Password(PasswordCommand::Delete { account })) => {
                 cmd::password::delete(config, &account)
             }
-            Some(Command::Demo(_)) => Err(
-                "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
-                    .into(),
-            ),
+            Some(Command::Demo(args)) => {
+                cmd::demo::run(cmd::demo::DemoOptions {
+                    slow: args.slow,
+                    save_dir: args.save_dir,
+                    mailbox_dir: args.mailbox_dir,
+                })
+                .await
+            }
             None => {
-                // Resolve now so that config errors show; the interface
-                // takes the result once it exists.
-                let _ = resolve(cli.target.as_deref(), &cli.conn, config)?;
-                Err(
-                    "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
-                        .into(),
+                let mut account = match resolve(cli.target.as_deref(), &cli.conn, config)? {
+                    Resolved::One(a) => a,
+                    // Until the interface has its own account picker.
+                    Resolved::Pick(all) => {
+                        let names: Vec<&str> = all.iter().map(|a| a.label.as_str()).collect();
+                        return Err(format!(
+                            "the config has several accounts ({}) and no default; say which: popdoc NAME, or set default = \"NAME\" at the top of the file",
+                            names.join(", ")
+                        ));
+                    }
+                    Resolved::None => {
+                        return Err("say which mailbox to open: popdoc pop3s://USER@HOST, or an account from the config file (see `popdoc config path`); or try `popdoc demo`; `popdoc --help` shows more".to_string());
+                    }
+                };
+                if cli.save_dir.is_some() {
+                    account.save_dir = cli.save_dir.clone();
+                }
+                popdoc::runtime::run(
+                    account,
+                    popdoc::runtime::Options {
+                        save_dir: popdoc::runtime::default_save_dir(),
+                        color: popdoc::runtime::color_wanted(),
+                    },
                 )
+                .await
             }
         }
     });
@@ -86,7 +109,7 @@ fn one_account(
     config: Option<&std::path::Path>,
 ) -> Result<popdoc::account::Account, String> {
     match resolve(Some(target), conn, config)? {
-        popdoc::config::Resolved::One(a) => Ok(a),
+        Resolved::One(a) => Ok(a),
         _ => Err(format!("\"{target}\" names no account")),
     }
 }
@@ -96,7 +119,7 @@ fn resolve(
     target: Option<&str>,
     conn: &ConnArgs,
     config: Option<&std::path::Path>,
-) -> Result<popdoc::config::Resolved, String> {
+) -> Result<Resolved, String> {
     let r = popdoc::config::resolve(target, conn, config).map_err(|e| e.to_string())?;
     for w in &r.warnings {
         eprintln!("popdoc: warning: {w}");

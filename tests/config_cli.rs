@@ -487,7 +487,7 @@ async fn the_example_file_documents_every_key_and_loads() {
 /// A real Secret Service: a private D-Bus session with gnome-keyring.
 /// Runs where `dbus-run-session` and `gnome-keyring-daemon` are installed
 /// (Debian: dbus-daemon, gnome-keyring); elsewhere it says so and passes,
-/// unless POPDOC_REQUIRE_KEYRING_TEST=1 asks for it to be required.
+/// unless POPDOC_REQUIRE_KEYRING=1 asks for it to be required.
 #[tokio::test(flavor = "multi_thread")]
 async fn keyring_round_trip_with_gnome_keyring() {
     let have = |tool: &str| {
@@ -496,10 +496,10 @@ async fn keyring_round_trip_with_gnome_keyring() {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !(have("dbus-run-session") && have("gnome-keyring-daemon")) {
+    if !(have("dbus-run-session") && have("dbus-send") && have("gnome-keyring-daemon")) {
         assert!(
-            std::env::var_os("POPDOC_REQUIRE_KEYRING_TEST").is_none(),
-            "POPDOC_REQUIRE_KEYRING_TEST is set, but dbus-run-session or gnome-keyring-daemon is missing"
+            std::env::var_os("POPDOC_REQUIRE_KEYRING").is_none(),
+            "POPDOC_REQUIRE_KEYRING is set, but dbus-run-session, dbus-send or gnome-keyring-daemon is missing"
         );
         eprintln!("skipped: install dbus-daemon and gnome-keyring to run the keyring round trip");
         return;
@@ -514,6 +514,13 @@ async fn keyring_round_trip_with_gnome_keyring() {
     let bin = env!("CARGO_BIN_EXE_popdoc");
     let script = format!(
         "printf 'unlock-pw' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+# Wait until the unlocked daemon owns the Secret Service name: asked too
+# early, D-Bus would start a second, locked one.
+i=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+  i=$((i+1)); [ $i -gt 200 ] && exit 9; sleep 0.05
+done
 '{bin}' password set kr --config '{c}' < '{pw}' || exit 10
 '{bin}' list --json kr --config '{c}' > '{d}/list.json' 2> '{d}/list.err' || exit 11
 '{bin}' password delete kr --config '{c}' || exit 12

@@ -193,7 +193,8 @@ impl Connection {
         let tcp = transport::connect_tcp(&endpoint, &mut times).await?;
         stages.push((Stage::Connect, t.elapsed()));
         log.note(format!(
-            "connected to {}:{} ({})",
+            "{} UTC: connected to {}:{} ({})",
+            crate::util::format_utc(log.started_at()),
             endpoint.host,
             endpoint.port,
             times.addr.map(|a| a.to_string()).unwrap_or_default()
@@ -471,7 +472,11 @@ impl Connection {
                     })?;
                 }
                 Event::Status(status) => {
-                    self.log.push(Dir::Received, status.to_string());
+                    self.log.push_timed(
+                        Dir::Received,
+                        status.to_string(),
+                        Some(now.saturating_sub(sent)),
+                    );
                     timing.ok = Some(status.ok);
                     self.log.timing(timing);
                     if status.ok {
@@ -610,12 +615,12 @@ impl Connection {
     /// Bodies of commands without a limit (RETR) go to `sink` when given.
     /// Returns an error only when the connection broke; per-command
     /// refusals arrive as `Outcome::Reply(_, Err(..))`.
-    pub async fn exchange<W: AsyncWrite + Unpin>(
+    pub async fn exchange<W: AsyncWrite + Unpin + Send>(
         &mut self,
-        cmds: &mut dyn Iterator<Item = (Command, u64)>,
+        cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
         mut sink: Option<&mut W>,
         cancel: Option<&CancellationToken>,
-        each: &mut dyn FnMut(Outcome),
+        each: &mut (dyn FnMut(Outcome) + Send),
     ) -> Result<(), Error> {
         if let Some(why) = &self.broken {
             return Err(Error::Io {
@@ -778,7 +783,9 @@ impl Connection {
                 let done = match event {
                     Event::Status(status) => {
                         let multi = self.reader.in_body();
-                        self.log.push(Dir::Received, status.to_string());
+                        let latency = front.sent.map(|s| now.saturating_sub(s));
+                        self.log
+                            .push_timed(Dir::Received, status.to_string(), latency);
                         front.status = Some(status);
                         !multi
                     }

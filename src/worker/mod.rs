@@ -7,6 +7,7 @@ pub mod conn;
 pub mod error;
 pub mod log;
 pub mod ops;
+pub mod run;
 pub mod transport;
 
 pub use conn::{Connection, Credentials, LoginMethod, Outcome, Reply, Stage};

@@ -110,7 +110,7 @@ impl Connection {
         numbers: &[u32],
         lines: u32,
         limit: usize,
-        each: &mut dyn FnMut(u32, Result<Vec<u8>, Error>),
+        each: &mut (dyn FnMut(u32, Result<Vec<u8>, Error>) + Send),
     ) -> Result<(), Error> {
         let estimate = if lines == 0 {
             TOP_ESTIMATE
@@ -134,11 +134,11 @@ impl Connection {
     /// `RETR n` streamed into `w`: returns the bytes written. `progress`
     /// hears the running total. Cancelling leaves the connection unusable
     /// (POP3 cannot stop a RETR midway).
-    pub async fn retr_to<W: AsyncWrite + Unpin>(
+    pub async fn retr_to<W: AsyncWrite + Unpin + Send>(
         &mut self,
         n: u32,
         w: &mut W,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
         cancel: Option<&CancellationToken>,
     ) -> Result<u64, Error> {
         let mut result = None;

@@ -1,0 +1,392 @@
+//! The TUI's state and its pure update function. The UI task alone owns
+//! [`App`]; [`update`] takes a [`Msg`] (a key, a resize, a worker event)
+//! and returns [`Effect`]s for the runtime to carry out. No I/O, no clocks,
+//! no terminal here: every behaviour is testable with plain values.
+
+pub mod keys;
+mod update;
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::mail::{Preview, Summary};
+use crate::worker::Stage;
+use crate::worker::log::Line;
+use crate::worker::run::{Mark, Request, SessionInfo};
+
+pub use update::update;
+
+/// Input to [`update`].
+#[derive(Debug)]
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    /// Mouse wheel: positive is down.
+    Scroll(i32),
+    Resize(u16, u16),
+    Worker(crate::worker::run::Event),
+    /// A file the runtime wrote for an [`Effect::WriteFile`].
+    Written(Result<PathBuf, String>),
+}
+
+/// What the runtime must do.
+#[derive(Debug)]
+pub enum Effect {
+    /// Send to the worker.
+    Pop(Request),
+    /// Stop a running save.
+    Cancel(CancellationToken),
+    /// Write a file (the transcript).
+    WriteFile { path: PathBuf, contents: String },
+    /// Leave the program (after the worker has shut down).
+    Quit,
+}
+
+/// One message on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub number: u32,
+    pub uidl: Option<String>,
+    pub size: u64,
+    pub summary: Option<Summary>,
+    pub header_error: Option<String>,
+}
+
+impl Row {
+    /// Marks and saves are keyed by UIDL (by number when there is none).
+    pub fn key(&self) -> String {
+        match &self.uidl {
+            Some(u) => u.clone(),
+            None => format!("#{}", self.number),
+        }
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            number: self.number,
+            uidl: self.uidl.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Number,
+    Size,
+    Date,
+    From,
+    Subject,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Number => SortKey::Size,
+            SortKey::Size => SortKey::Date,
+            SortKey::Date => SortKey::From,
+            SortKey::From => SortKey::Subject,
+            SortKey::Subject => SortKey::Number,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Number => "number",
+            SortKey::Size => "size",
+            SortKey::Date => "date",
+            SortKey::From => "from",
+            SortKey::Subject => "subject",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Connecting {
+        stage: Stage,
+        done: Vec<(Stage, Duration)>,
+    },
+    /// Logged in; listing or ready.
+    Ready,
+    Failed(String),
+    Disconnected(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewContent {
+    Loading,
+    Ready(Box<Preview>),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewState {
+    pub id: u64,
+    pub key: String,
+    pub number: u32,
+    pub content: PreviewContent,
+    pub raw: bool,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct SaveState {
+    pub id: u64,
+    pub key: String,
+    pub number: u32,
+    pub subject: String,
+    pub bytes: u64,
+    pub total: u64,
+    pub elapsed: Duration,
+    pub then_mark: bool,
+    pub cancel: CancellationToken,
+    pub cancelling: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    /// Confirm a commit of these marks.
+    Commit,
+    /// The commit is under way.
+    Committing,
+    /// Some DELE were refused.
+    CommitRefused {
+        accepted: Vec<Mark>,
+        refused: Vec<(Mark, String)>,
+    },
+    /// Quit with marks pending.
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Transcript { scroll: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Success,
+    Error,
+}
+
+/// The TUI's whole state.
+pub struct App {
+    pub account: String,
+    pub info: Option<SessionInfo>,
+    pub conn: Conn,
+    /// The listing of this session has arrived.
+    pub listed: bool,
+    pub rows: Vec<Row>,
+    /// Indices into `rows`, filtered and sorted: what the list shows.
+    pub view: Vec<usize>,
+    /// Position in `view`.
+    pub selected: usize,
+    /// First visible position in `view`.
+    pub offset: usize,
+    pub sort: SortKey,
+    pub reverse: bool,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub marks: BTreeSet<String>,
+    pub saved: HashSet<String>,
+    pub headers_done: usize,
+    pub preview: Option<PreviewState>,
+    pub save: Option<SaveState>,
+    pub dialog: Option<Dialog>,
+    pub overlay: Option<Overlay>,
+    pub status: Option<(StatusKind, String)>,
+    pub transcript: VecDeque<Line>,
+    pub latency: Option<Duration>,
+    pub width: u16,
+    pub height: u16,
+    pub preview_lines: u32,
+    pub save_dir: PathBuf,
+    /// For showing dates; fixed at start (tests use UTC).
+    pub tz: jiff::tz::TimeZone,
+    pub color: bool,
+    /// Quit once the commit in progress is done.
+    pub quit_after_commit: bool,
+    /// The user asked to quit; waiting for the worker to end.
+    pub quitting: bool,
+    next_id: u64,
+    /// The session's rows that had headers, by key, kept across reconnects.
+    known: HashMap<String, Summary>,
+}
+
+/// Lines of transcript kept in the app.
+const TRANSCRIPT_KEEP: usize = 5000;
+
+impl App {
+    pub fn new(
+        account: String,
+        save_dir: PathBuf,
+        preview_lines: u32,
+        tz: jiff::tz::TimeZone,
+    ) -> App {
+        App {
+            account,
+            info: None,
+            conn: Conn::Connecting {
+                stage: Stage::Connect,
+                done: Vec::new(),
+            },
+            listed: false,
+            rows: Vec::new(),
+            view: Vec::new(),
+            selected: 0,
+            offset: 0,
+            sort: SortKey::Number,
+            reverse: false,
+            filter: String::new(),
+            filter_editing: false,
+            marks: BTreeSet::new(),
+            saved: HashSet::new(),
+            headers_done: 0,
+            preview: None,
+            save: None,
+            dialog: None,
+            overlay: None,
+            status: None,
+            transcript: VecDeque::new(),
+            latency: None,
+            width: 80,
+            height: 24,
+            preview_lines,
+            save_dir,
+            tz,
+            color: true,
+            quit_after_commit: false,
+            quitting: false,
+            next_id: 1,
+            known: HashMap::new(),
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.view.get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.rows.iter().map(|r| r.size).sum()
+    }
+
+    pub fn marked_rows(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| self.marks.contains(&r.key()))
+    }
+
+    pub fn marked_size(&self) -> u64 {
+        self.marked_rows().map(|r| r.size).sum()
+    }
+
+    /// Rows of the list that fit on screen (see `ui::layout`).
+    pub fn list_rows(&self) -> usize {
+        crate::ui::layout::areas(self.width, self.height, self.preview.is_some())
+            .list
+            .height
+            .saturating_sub(1)
+            .max(1) as usize
+    }
+
+    pub fn status(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some((kind, text.into()));
+    }
+
+    fn push_transcript(&mut self, lines: Vec<Line>) {
+        for l in lines {
+            if self.transcript.len() == TRANSCRIPT_KEEP {
+                self.transcript.pop_front();
+            }
+            self.transcript.push_back(l);
+        }
+    }
+
+    /// Rebuilds `view` from rows, filter and sort, keeping the selected
+    /// message selected.
+    pub fn rebuild_view(&mut self) {
+        let keep = self.selected_row().map(Row::key);
+        let needle = self.filter.to_lowercase();
+        let mut view: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
+            .collect();
+        let rows = &self.rows;
+        let text = |i: usize, f: fn(&Summary) -> &str| -> Option<String> {
+            rows[i]
+                .summary
+                .as_ref()
+                .map(|s| f(s).to_lowercase())
+                .filter(|s| !s.is_empty())
+        };
+        match self.sort {
+            SortKey::Number => view.sort_by_key(|&i| rows[i].number),
+            SortKey::Size => view.sort_by_key(|&i| (rows[i].size, rows[i].number)),
+            SortKey::Date => view.sort_by_key(|&i| {
+                let d = rows[i].summary.as_ref().and_then(|s| s.date);
+                (d.is_none(), d, rows[i].number)
+            }),
+            SortKey::From => view.sort_by_cached_key(|&i| {
+                let t = text(i, |s| &s.from);
+                (t.is_none(), t, rows[i].number)
+            }),
+            SortKey::Subject => view.sort_by_cached_key(|&i| {
+                let t = text(i, |s| &s.subject);
+                (t.is_none(), t, rows[i].number)
+            }),
+        }
+        if self.reverse {
+            view.reverse();
+        }
+        self.view = view;
+        self.selected = keep
+            .and_then(|k| self.view.iter().position(|&i| self.rows[i].key() == k))
+            .unwrap_or(0)
+            .min(self.view.len().saturating_sub(1));
+        self.scroll_into_view();
+    }
+
+    /// Moves `offset` so that the selected row is visible.
+    pub fn scroll_into_view(&mut self) {
+        let rows = self.list_rows();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + rows {
+            self.offset = self.selected + 1 - rows;
+        }
+        let max_offset = self.view.len().saturating_sub(rows);
+        self.offset = self.offset.min(max_offset);
+    }
+
+    /// Message numbers on screen that have no headers yet.
+    pub fn visible_without_headers(&self) -> Vec<u32> {
+        let rows = self.list_rows();
+        self.view
+            .iter()
+            .skip(self.offset)
+            .take(rows)
+            .map(|&i| &self.rows[i])
+            .filter(|r| r.summary.is_none() && r.header_error.is_none())
+            .map(|r| r.number)
+            .collect()
+    }
+}
+
+fn matches_filter(r: &Row, needle: &str) -> bool {
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    if r.number.to_string() == needle || r.uidl.as_deref().is_some_and(hit) {
+        return true;
+    }
+    r.summary.as_ref().is_some_and(|s| {
+        hit(&s.from) || hit(&s.subject) || s.from_address.as_deref().is_some_and(hit)
+    })
+}
+
+#[cfg(test)]
+mod tests;

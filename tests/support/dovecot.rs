@@ -1,0 +1,938 @@
+//! A private Dovecot POP3 server for one test: generated config, certificates
+//! from a private CA, users in passwd-files and Maildirs, all in a fresh
+//! temporary directory; the server is killed and the directory removed on drop.
+//!
+//! It must not touch the system's Dovecot (no systemd, nothing under
+//! /etc/dovecot or /var/run/dovecot), listen anywhere but 127.0.0.1, or let two
+//! instances share a directory or a port.
+//!
+//! Dovecot facts this relies on (2.3):
+//! - Mail processes never run as uid 0: as root, the Maildirs belong to the
+//!   `mail` user and the mail processes run as it.
+//! - New Maildir files get UIDs, and so POP3 message numbers, in the order of
+//!   the seconds part of their file name (compared as a number), then the
+//!   `M` microseconds, then the rest; this module names files so that the
+//!   order is the order of storing.
+//! - A passwd-file is re-read when its mtime or size changes, but checked at
+//!   most once a second; so each user gets a file of its own, read at its
+//!   first login, and users can be added while the server runs.
+//! - Connections from 127.0.0.1 to 127.0.0.1 count as secured: USER/PASS works
+//!   there without TLS even with `disable_plaintext_auth = yes`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once, OnceLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+/// `1` turns "Dovecot could not start" from a skip into a test failure (CI).
+pub const REQUIRE_ENV: &str = "POPDOC_REQUIRE_DOVECOT";
+/// Path of the `dovecot` binary, overriding the search of PATH and /usr/sbin.
+pub const BIN_ENV: &str = "POPDOC_DOVECOT_BIN";
+
+const DIR_PREFIX: &str = "popdoc-dovecot-";
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+const START_ATTEMPTS: usize = 5;
+/// First "seconds" value of generated Maildir file names (2001-09-09).
+const NAME_BASE_SECS: u64 = 1_000_000_000;
+
+static SKIP_NOTICE: Once = Once::new();
+static REAP_ORPHANS: Once = Once::new();
+static INSTANCE_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A running private Dovecot; killed, and its directory removed, on drop.
+pub struct Dovecot {
+    child: Child,
+    instance: String,
+    plain_port: u16,
+    pop3s_port: u16,
+    ca_file: PathBuf,
+    ca_der: CertificateDer<'static>,
+    fingerprint: String,
+    accounts: Accounts,
+    passwd_dir: PathBuf,
+    // Last: removed after `drop` has killed the processes that write into it.
+    dir: TempDir,
+}
+
+/// A POP3 account on a running `Dovecot`, with its Maildir.
+pub struct User {
+    pub name: String,
+    pub password: String,
+    maildir: PathBuf,
+    /// Owner to give every file and directory (running as root), else None.
+    chown_to: Option<(u32, u32)>,
+    /// Counter behind the seconds part of the next Maildir file name.
+    next_name: AtomicU64,
+}
+
+/// Who runs what: as root, Dovecot's own users plus `mail` for the Maildirs;
+/// otherwise everything runs as the current user.
+#[derive(Clone, Debug)]
+struct Accounts {
+    root: bool,
+    mail_uid: u32,
+    mail_gid: u32,
+    internal_user: String,
+    internal_group: String,
+    login_user: String,
+}
+
+impl Dovecot {
+    /// Starts a private instance, or returns None (after one line on stderr per
+    /// test process) when Dovecot is unavailable. With POPDOC_REQUIRE_DOVECOT=1
+    /// it panics instead of skipping.
+    pub fn start() -> Option<Dovecot> {
+        REAP_ORPHANS.call_once(reap_orphans);
+        match try_start() {
+            Ok(d) => Some(d),
+            Err(why) => {
+                if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
+                    panic!("{REQUIRE_ENV}=1 but the Dovecot test server did not start: {why}");
+                }
+                SKIP_NOTICE.call_once(|| {
+                    let first = why.lines().next().unwrap_or("");
+                    // Straight to the real stderr: libtest captures eprintln!.
+                    let _ = writeln!(
+                        io::stderr(),
+                        "note: real-server (Dovecot) tests skipped: {first} \
+                         (set {REQUIRE_ENV}=1 to make this an error)"
+                    );
+                });
+                None
+            }
+        }
+    }
+
+    /// Port with a plaintext greeting and STLS.
+    pub fn plain_port(&self) -> u16 {
+        self.plain_port
+    }
+
+    /// Port with implicit TLS (POP3S).
+    pub fn pop3s_port(&self) -> u16 {
+        self.pop3s_port
+    }
+
+    /// PEM file of the private CA that signed the server certificate.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
+    /// DER of the private CA certificate.
+    pub fn ca_der(&self) -> &CertificateDer<'static> {
+        &self.ca_der
+    }
+
+    /// SHA-256 of the server (leaf) certificate's DER: lowercase hex, no colons.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    /// A rustls client config that trusts only this instance's CA (for
+    /// `tokio_rustls::TlsConnector::from`); the certificate is for `localhost`
+    /// and `127.0.0.1`.
+    pub fn tls_client_config(&self) -> Arc<rustls::ClientConfig> {
+        tls_client_config(&self.ca_der)
+    }
+
+    /// Adds a user that can log in at once; creates ~/Maildir with cur, new, tmp.
+    /// Names are letters, digits, `.`, `_`, `-`; passwords have no `:` or line breaks.
+    pub fn add_user(&self, name: &str, password: &str) -> User {
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+            "unsupported user name {name:?}"
+        );
+        assert!(
+            !password.contains([':', '\r', '\n']),
+            "unsupported password for {name}"
+        );
+        let home = self.dir.path().join("home").join(name);
+        let maildir = home.join("Maildir");
+        let chown_to = self
+            .accounts
+            .root
+            .then_some((self.accounts.mail_uid, self.accounts.mail_gid));
+        for d in [
+            home.clone(),
+            maildir.clone(),
+            maildir.join("cur"),
+            maildir.join("new"),
+            maildir.join("tmp"),
+        ] {
+            fs::create_dir(&d).unwrap_or_else(|e| panic!("create {}: {e}", d.display()));
+            set_owner(&d, chown_to);
+        }
+
+        // One passwd-file per user: Dovecot stats a passwd-file at most once
+        // a second, so a user added to a shared file right after a login would
+        // stay unknown for up to a second. A new file is read at first use.
+        // Fields: user:password:uid:gid:gecos:home:shell.
+        let path = self.passwd_dir.join(name);
+        assert!(!path.exists(), "user {name} already exists");
+        let line = format!(
+            "{name}:{{PLAIN}}{password}:{}:{}::{}::\n",
+            self.accounts.mail_uid,
+            self.accounts.mail_gid,
+            home.display()
+        );
+        write_world_readable(&path, line.as_bytes());
+
+        User {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            maildir,
+            chown_to,
+            next_name: AtomicU64::new(0),
+        }
+    }
+
+    /// Dovecot's log so far, plus anything it wrote to stderr.
+    pub fn log(&self) -> String {
+        read_log(self.dir.path())
+    }
+
+    /// Root of this instance's temporary directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// PID of the Dovecot master process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `instance_name` of this Dovecot: its processes are titled
+    /// `dovecot-<instance>/<service>`.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// PIDs of this instance's processes still alive (master and services).
+    /// Empty where /proc is not available.
+    pub fn live_pids(&self) -> Vec<u32> {
+        let mut pids = instance_pids(&self.instance);
+        if proc_alive(self.child.id()) {
+            pids.push(self.child.id());
+        }
+        pids
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        // SIGKILL: a graceful SIGTERM shutdown takes Dovecot 1.5-2.5 s, and
+        // nothing of a test instance needs saving. The services notice their
+        // master's death and exit within a few tens of milliseconds.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = instance_pids(&self.instance);
+            if left.is_empty() {
+                break;
+            }
+            if Instant::now() > deadline {
+                for pid in left {
+                    kill_pid(pid);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl User {
+    /// The user's Maildir (with cur, new, tmp).
+    pub fn maildir(&self) -> &Path {
+        &self.maildir
+    }
+
+    /// Replaces the mailbox: afterwards POP3 message number i (1-based) is
+    /// `messages[i-1]`, stored byte for byte. Dovecot's UID list and indexes
+    /// are removed (the UIDVALIDITY counter is kept, so the new messages get
+    /// new UIDLs). Do not call while a POP3 session of this user is open.
+    pub fn store<M: AsRef<[u8]>>(&self, messages: &[M]) {
+        for sub in ["cur", "new", "tmp"] {
+            for entry in read_dir_sorted(&self.maildir.join(sub)) {
+                remove_file(&entry);
+            }
+        }
+        for entry in read_dir_sorted(&self.maildir) {
+            let name = entry.file_name().unwrap_or_default().to_string_lossy();
+            let is_index = name == "dovecot-uidlist"
+                || name == "dovecot-keywords"
+                || name.starts_with("dovecot.index")
+                || name.starts_with("dovecot.list.index");
+            if is_index && entry.is_file() {
+                remove_file(&entry);
+            }
+        }
+        for m in messages {
+            self.store_with(|w| w.write_all(m.as_ref()));
+        }
+    }
+
+    /// Stores one message written by `write` (streamed to disk, never held in
+    /// memory) as the next message number; returns its path in `new/`
+    /// (Dovecot moves it to `cur/` once a session has seen it).
+    pub fn store_with(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> PathBuf {
+        let n = self.next_name.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{}.M{}P{}.popdoc",
+            NAME_BASE_SECS + n,
+            n % 1_000_000,
+            std::process::id()
+        );
+        let tmp = self.maildir.join("tmp").join(&name);
+        let file =
+            fs::File::create(&tmp).unwrap_or_else(|e| panic!("create {}: {e}", tmp.display()));
+        let mut w = BufWriter::with_capacity(64 * 1024, file);
+        write(&mut w).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+        w.flush()
+            .unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+        drop(w);
+        set_owner(&tmp, self.chown_to);
+        let dest = self.maildir.join("new").join(&name);
+        fs::rename(&tmp, &dest).unwrap_or_else(|e| panic!("rename to {}: {e}", dest.display()));
+        dest
+    }
+
+    /// Message files now in cur/ and new/, in POP3 message-number order.
+    pub fn message_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = ["cur", "new"]
+            .iter()
+            .flat_map(|sub| read_dir_sorted(&self.maildir.join(sub)))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort_by_cached_key(|p| maildir_sort_key(p));
+        files
+    }
+}
+
+/// Dovecot's order for new Maildir files: seconds, then `M` microseconds
+/// (both as numbers), then the name.
+fn maildir_sort_key(path: &Path) -> (u64, u64, String) {
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let number = |s: &str| -> u64 {
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    };
+    let secs = number(&name);
+    let usecs = name
+        .split_once('.')
+        .and_then(|(_, rest)| rest.strip_prefix('M'))
+        .map_or(0, number);
+    (secs, usecs, name)
+}
+
+fn try_start() -> Result<Dovecot, String> {
+    let bin = find_binary()?;
+    let accounts = accounts()?;
+    let seq = INSTANCE_SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = make_temp_dir()?;
+    let token = format!("{}x{seq}", std::process::id());
+    let instance = format!("popdoc-{token}");
+    let root = dir.path().to_path_buf();
+
+    let (ca_pem, ca_der, leaf_pem, leaf_der, key_pem) = make_certificates()?;
+    let io_err = |what: &str, e: io::Error| format!("{what}: {e}");
+    fs::write(root.join("ca.pem"), ca_pem).map_err(|e| io_err("write ca.pem", e))?;
+    fs::write(root.join("cert.pem"), leaf_pem).map_err(|e| io_err("write cert.pem", e))?;
+    fs::write(root.join("key.pem"), key_pem).map_err(|e| io_err("write key.pem", e))?;
+    fs::set_permissions(root.join("key.pem"), fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_err("chmod key.pem", e))?;
+    for sub in ["run", "state", "home"] {
+        fs::create_dir(root.join(sub)).map_err(|e| io_err(sub, e))?;
+    }
+    // Owner of this test process and when it started: `reap_orphans` kills
+    // instances whose owner is gone.
+    let me = std::process::id();
+    fs::write(
+        root.join("owner"),
+        format!("{me} {}", proc_start_time(me).unwrap_or_default()),
+    )
+    .map_err(|e| io_err("write owner", e))?;
+    let passwd_dir = root.join("passwd.d");
+    fs::create_dir(&passwd_dir).map_err(|e| io_err("passwd.d", e))?;
+
+    let mut last_error = String::new();
+    for _attempt in 0..START_ATTEMPTS {
+        let (plain_port, pop3s_port) = free_ports().map_err(|e| io_err("pick free ports", e))?;
+        let config = config_text(&root, &accounts, &token, plain_port, pop3s_port);
+        let config_path = root.join("dovecot.conf");
+        fs::write(&config_path, config).map_err(|e| io_err("write dovecot.conf", e))?;
+        let _ = fs::remove_file(root.join("dovecot.log"));
+        let stderr =
+            fs::File::create(root.join("stderr.log")).map_err(|e| io_err("stderr.log", e))?;
+        let mut child = Command::new(&bin)
+            .arg("-F")
+            .arg("-c")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        // Dovecot stays in the test runner's process group, so a Ctrl-C
+        // stops it too; `reap_orphans` covers a runner killed outright.
+        match wait_ready(&mut child, &root, &ca_der, &token, plain_port, pop3s_port) {
+            Ok(()) => {
+                return Ok(Dovecot {
+                    child,
+                    instance,
+                    plain_port,
+                    pop3s_port,
+                    ca_file: root.join("ca.pem"),
+                    ca_der,
+                    fingerprint: hex(&Sha256::digest(leaf_der.as_ref())),
+                    accounts,
+                    passwd_dir,
+                    dir,
+                });
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                wait_instance_gone(&instance);
+                let log = read_log(&root);
+                let last_line = log.lines().rev().find(|l| !l.starts_with("---"));
+                last_error = format!(
+                    "{e}{}\n--- Dovecot log ---\n{}",
+                    last_line
+                        .map(|l| format!("; last log line: {l}"))
+                        .unwrap_or_default(),
+                    tail(&log, 40)
+                );
+                // Another test took a port between our probe and Dovecot's bind: retry.
+                if !log.contains("Address already in use") {
+                    break;
+                }
+            }
+        }
+    }
+    Err(last_error)
+}
+
+fn find_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(BIN_ENV) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{BIN_ENV}={} is not a file", p.display()))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("dovecot"))
+        .chain(["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"].map(PathBuf::from))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            "no dovecot binary in PATH, /usr/sbin or /usr/local/sbin \
+             (install dovecot-core and dovecot-pop3d)"
+                .to_owned()
+        })
+}
+
+fn accounts() -> Result<Accounts, String> {
+    static ACCOUNTS: OnceLock<Result<Accounts, String>> = OnceLock::new();
+    ACCOUNTS.get_or_init(lookup_accounts).clone()
+}
+
+fn lookup_accounts() -> Result<Accounts, String> {
+    let uid: u32 = id(&["-u"])?.parse().map_err(|e| format!("id -u: {e}"))?;
+    if uid != 0 {
+        let gid: u32 = id(&["-g"])?.parse().map_err(|e| format!("id -g: {e}"))?;
+        let user = id(&["-un"])?;
+        let group = id(&["-gn"])?;
+        return Ok(Accounts {
+            root: false,
+            mail_uid: uid,
+            mail_gid: gid,
+            internal_user: user.clone(),
+            internal_group: group,
+            login_user: user,
+        });
+    }
+    let passwd = fs::read_to_string("/etc/passwd").map_err(|e| format!("/etc/passwd: {e}"))?;
+    let find = |name: &str| -> Result<(u32, u32), String> {
+        passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 3 && f[0] == name)
+            .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+            .ok_or_else(|| format!("running as root but there is no user {name:?}"))
+    };
+    let (mail_uid, mail_gid) = find("mail")?;
+    find("dovecot")?;
+    find("dovenull")?;
+    Ok(Accounts {
+        root: true,
+        mail_uid,
+        mail_gid,
+        internal_user: "dovecot".into(),
+        internal_group: "dovecot".into(),
+        login_user: "dovenull".into(),
+    })
+}
+
+fn id(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("id")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run id: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("id {args:?} failed"));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Where instance directories go: the temporary directory, unless its path
+/// is too long for the Unix sockets under base_dir (108 bytes).
+fn temp_parent() -> PathBuf {
+    let parent = std::env::temp_dir();
+    if parent.as_os_str().len() > 40 {
+        PathBuf::from("/tmp")
+    } else {
+        parent
+    }
+}
+
+fn make_temp_dir() -> Result<TempDir, String> {
+    let parent = temp_parent();
+    let dir = tempfile::Builder::new()
+        .prefix(DIR_PREFIX)
+        .tempdir_in(&parent)
+        .map_err(|e| format!("temporary directory in {}: {e}", parent.display()))?;
+    // Dovecot's unprivileged processes (auth, login, mail) must reach their files.
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
+    Ok(dir)
+}
+
+type Pems = (
+    String,
+    CertificateDer<'static>,
+    String,
+    CertificateDer<'static>,
+    String,
+);
+
+/// A private CA and a leaf for `localhost` and 127.0.0.1 signed by it.
+fn make_certificates() -> Result<Pems, String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| format!("certificate generation: {e}");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "popdoc test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_key = KeyPair::generate().map_err(err)?;
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let mut leaf_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(err)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf_params.use_authority_key_identifier_extension = true;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate().map_err(err)?;
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
+    Ok((
+        ca_cert.pem(),
+        ca_cert.der().clone(),
+        leaf.pem(),
+        leaf.der().clone(),
+        leaf_key.serialize_pem(),
+    ))
+}
+
+fn config_text(root: &Path, a: &Accounts, token: &str, plain: u16, pop3s: u16) -> String {
+    let r = root.display();
+    let mut c = format!(
+        r#"# Private Dovecot for one popdoc integration test.
+# Everything lives under {r}; nothing is shared with a system Dovecot.
+
+# Process titles become "dovecot-popdoc-{token}/<service>".
+instance_name = popdoc-{token}
+base_dir = {r}/run
+state_dir = {r}/state
+log_path = {r}/dovecot.log
+info_log_path = {r}/dovecot.log
+
+protocols = pop3
+listen = 127.0.0.1
+# Lets the readiness probe tell this instance from another one on a reused port.
+login_greeting = Dovecot ready ({token}).
+
+ssl = yes
+ssl_cert = <{r}/cert.pem
+ssl_key = <{r}/key.pem
+ssl_min_protocol = TLSv1.2
+
+auth_mechanisms = plain login
+auth_verbose = yes
+# Answer a failed login at once (default 2 s). Dovecot still adds its auth
+# penalty: after a failure, the next login from 127.0.0.1 waits about 4 s.
+auth_failure_delay = 0
+# No plaintext login without TLS, except that Dovecot counts a connection
+# from 127.0.0.1 to 127.0.0.1 as secured. login_trusted_networks stays unset.
+disable_plaintext_auth = yes
+# One file per user (see Dovecot::add_user).
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {r}/passwd.d/%u
+}}
+userdb {{
+  driver = passwd-file
+  args = {r}/passwd.d/%u
+}}
+
+mail_location = maildir:~/Maildir
+# The defaults, spelled out because tests depend on them.
+pop3_uidl_format = %08Xu%08Xv
+pop3_client_workarounds =
+
+# Mail processes run with the uid/gid from the passwd-file.
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+default_internal_user = {iu}
+default_internal_group = {ig}
+default_login_user = {lu}
+
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {plain}
+  }}
+  inet_listener pop3s {{
+    address = 127.0.0.1
+    port = {pop3s}
+    ssl = yes
+  }}
+}}
+"#,
+        uid = a.mail_uid,
+        gid = a.mail_gid,
+        iu = a.internal_user,
+        ig = a.internal_group,
+        lu = a.login_user,
+    );
+    if !a.root {
+        c.push_str(
+            r#"
+# Not root: chroot is not permitted.
+service anvil {
+  chroot =
+}
+service pop3-login {
+  chroot =
+}
+"#,
+        );
+    }
+    c
+}
+
+fn free_ports() -> io::Result<(u16, u16)> {
+    let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+}
+
+/// Waits until both ports greet with this instance's greeting (POP3S after a
+/// verified TLS handshake).
+fn wait_ready(
+    child: &mut Child,
+    root: &Path,
+    ca: &CertificateDer<'static>,
+    token: &str,
+    plain: u16,
+    pop3s: u16,
+) -> Result<(), String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let expected = format!("+OK Dovecot ready ({token}).");
+    let tls = tls_client_config(ca);
+    let (mut plain_ok, mut pop3s_ok) = (false, false);
+    let mut last = String::new();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("dovecot exited during start-up ({status})"));
+        }
+        if !plain_ok {
+            match greeting_plain(plain) {
+                Ok(g) if g == expected => plain_ok = true,
+                Ok(g) => last = format!("port {plain} greeted {g:?}"),
+                Err(e) => last = format!("port {plain}: {e}"),
+            }
+        }
+        if plain_ok && !pop3s_ok {
+            match greeting_tls(pop3s, tls.clone()) {
+                Ok(g) if g == expected => pop3s_ok = true,
+                Ok(g) => last = format!("port {pop3s} greeted {g:?}"),
+                Err(e) => last = format!("port {pop3s}: {e}"),
+            }
+        }
+        if plain_ok && pop3s_ok {
+            // A listener of someone else's on our port would have failed the
+            // greeting check; make sure ours is still alive.
+            return match child.try_wait() {
+                Ok(None) => Ok(()),
+                _ => Err("dovecot exited during start-up".into()),
+            };
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "dovecot not ready after {READY_TIMEOUT:?} ({last}); config {}",
+                root.join("dovecot.conf").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn greeting_plain(port: u16) -> io::Result<String> {
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let line = read_line(&mut s)?;
+    let _ = s.write_all(b"QUIT\r\n");
+    Ok(line)
+}
+
+fn greeting_tls(port: u16, config: Arc<rustls::ClientConfig>) -> io::Result<String> {
+    let tcp = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let name = ServerName::try_from("localhost").expect("valid name");
+    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    let line = read_line(&mut s)?;
+    let _ = s.write_all(b"QUIT\r\n");
+    Ok(line)
+}
+
+/// One line without its CRLF, at most 512 bytes.
+fn read_line(r: &mut impl Read) -> io::Result<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        if line.len() > 512 || r.read(&mut byte)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("no complete line: {:?}", String::from_utf8_lossy(&line)),
+            ));
+        }
+        line.push(byte[0]);
+    }
+    line.truncate(line.len() - 2);
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+fn tls_client_config(ca: &CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).expect("CA certificate is valid");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+fn read_log(root: &Path) -> String {
+    let mut log = fs::read_to_string(root.join("dovecot.log")).unwrap_or_default();
+    let stderr = fs::read_to_string(root.join("stderr.log")).unwrap_or_default();
+    if !stderr.trim().is_empty() {
+        log.push_str("--- stderr ---\n");
+        log.push_str(&stderr);
+    }
+    log
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn set_owner(path: &Path, owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+    }
+}
+
+fn write_world_readable(path: &Path, bytes: &[u8]) {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push("~"); // no user name contains '~'
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, bytes).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", tmp.display()));
+    fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn remove_file(path: &Path) {
+    fs::remove_file(path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
+}
+
+// --- processes, via /proc (Linux); elsewhere these find nothing ---
+
+/// PIDs of processes titled `dovecot-<instance>/...` (this instance's services).
+fn instance_pids(instance: &str) -> Vec<u32> {
+    let prefix = format!("dovecot-{instance}/");
+    proc_cmdlines()
+        .into_iter()
+        .filter(|(_, args)| args.first().is_some_and(|a| a.starts_with(&prefix)))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+fn wait_instance_gone(instance: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !instance_pids(instance).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Live (non-zombie) processes and their arguments.
+fn proc_cmdlines() -> Vec<(u32, Vec<String>)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            if raw.is_empty() {
+                return None; // zombie or kernel thread
+            }
+            let args = raw
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            Some((pid, args))
+        })
+        .collect()
+}
+
+fn proc_alive(pid: u32) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+}
+
+/// Field 22 of /proc/PID/stat: start time in clock ticks after boot.
+fn proc_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    after_comm.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn kill_pid(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Cleans up after test processes that died without dropping their
+/// instances (killed by a timeout or SIGKILL): kills Dovecots whose config
+/// lies in an instance directory, and removes instance directories, whose
+/// `owner` file names a process that no longer exists.
+fn reap_orphans() {
+    if !Path::new("/proc/self/stat").exists() {
+        return; // no way to tell a live owner from a dead one
+    }
+    let mut killed = false;
+    for (pid, args) in proc_cmdlines() {
+        let conf = args
+            .windows(2)
+            .find(|w| w[0] == "-c")
+            .map(|w| PathBuf::from(&w[1]));
+        let Some(conf) = conf.filter(|c| c.ends_with("dovecot.conf")) else {
+            continue;
+        };
+        let Some(dir) = conf.parent() else { continue };
+        if is_instance_dir(dir) && owner_gone(dir) {
+            kill_pid(pid);
+            killed = true;
+        }
+    }
+    if killed {
+        // Their services exit within tens of milliseconds of the master.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let Ok(entries) = fs::read_dir(temp_parent()) else {
+        return;
+    };
+    for dir in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if is_instance_dir(&dir) && owner_gone(&dir) {
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+fn is_instance_dir(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(DIR_PREFIX))
+}
+
+/// The `owner` file names a pid and start time that no longer match a
+/// process. False when there is no `owner` file yet (being set up).
+fn owner_gone(dir: &Path) -> bool {
+    let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
+        return false;
+    };
+    let mut it = owner.split_whitespace();
+    match (
+        it.next().and_then(|p| p.parse::<u32>().ok()),
+        it.next().and_then(|s| s.parse::<u64>().ok()),
+    ) {
+        (Some(pid), Some(started)) => proc_start_time(pid) != Some(started),
+        _ => false,
+    }
+}
