@@ -282,6 +282,30 @@ mod tests {
     }
 
     #[test]
+    fn config_and_password_commands() {
+        let c = Cli::try_parse_from(["popdoc", "work", "--config", "/x.toml"]).unwrap();
+        assert_eq!(c.target.as_deref(), Some("work"));
+        assert_eq!(c.config.as_deref(), Some(std::path::Path::new("/x.toml")));
+        let c = Cli::try_parse_from(["popdoc", "config", "path", "--config", "/y"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Config(ConfigCommand::Path))
+        ));
+        assert_eq!(c.config.as_deref(), Some(std::path::Path::new("/y")));
+        let c = Cli::try_parse_from(["popdoc", "password", "set", "work"]).unwrap();
+        assert!(
+            matches!(c.command, Some(Command::Password(PasswordCommand::Set { account })) if account == "work")
+        );
+        assert!(Cli::try_parse_from(["popdoc", "password", "delete"]).is_err());
+        let c = Cli::try_parse_from(["popdoc", "list", "work", "--timeout", "5"]).unwrap();
+        let Some(Command::List(l)) = c.command else {
+            panic!()
+        };
+        assert_eq!((l.target.as_str(), l.conn.timeout), ("work", Some(5)));
+        assert_eq!(l.conn.login, None, "not given, so the account's stays");
+    }
+
+    #[test]
     fn options_become_an_account() {
         let args = ConnArgs {
             fingerprint: Some("AB:".repeat(31) + "AB"),
