@@ -127,9 +127,9 @@ pub const DEFAULT_PREVIEW_LINES: u32 = 200;
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// The secret source when none is named: `$POPDOC_PASSWORD` when it is
-/// set, else a prompt.
+/// set and not empty, else a prompt.
 pub fn default_secret() -> SecretSource {
-    if std::env::var_os("POPDOC_PASSWORD").is_some() {
+    if std::env::var_os("POPDOC_PASSWORD").is_some_and(|v| !v.is_empty()) {
         SecretSource::Env("POPDOC_PASSWORD".into())
     } else {
         SecretSource::Prompt

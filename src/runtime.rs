@@ -61,27 +61,54 @@ fn input_thread(tx: mpsc::Sender<Msg>) {
     });
 }
 
+/// The worker, once there is a secret to log in with.
+struct Worker {
+    requests: mpsc::Sender<Request>,
+    events: mpsc::Receiver<worker::Event>,
+    task: tokio::task::JoinHandle<()>,
+}
+
 /// Runs the TUI on `account` until the user quits.
 pub async fn run(account: Account, options: Options) -> Result<(), String> {
-    let (secret, token) = crate::secret::obtain(&account).map_err(|e| e.to_string())?;
-    let (requests, mut events, worker_task) = worker::spawn(account.clone(), secret, token);
-
+    // A password typed into the TUI itself when there is no other source.
+    let ask = account.secret == crate::account::SecretSource::Prompt;
+    let mut worker = if ask {
+        None
+    } else {
+        let (secret, token) = crate::secret::obtain(&account).map_err(|e| e.to_string())?;
+        let (requests, events, task) = worker::spawn(account.clone(), secret, token);
+        Some(Worker {
+            requests,
+            events,
+            task,
+        })
+    };
     let mut terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), ct::EnableMouseCapture);
-    let result = event_loop(&mut terminal, &account, options, requests, &mut events).await;
+    let result = event_loop(&mut terminal, &account, options, ask, &mut worker).await;
     let _ = execute!(std::io::stdout(), ct::DisableMouseCapture);
     ratatui::restore();
     // The worker leaves without deleting anything; give it a moment.
-    let _ = tokio::time::timeout(QUIT_GRACE, worker_task).await;
+    if let Some(w) = worker {
+        let _ = w.requests.try_send(Request::Shutdown);
+        let _ = tokio::time::timeout(QUIT_GRACE, w.task).await;
+    }
     result
+}
+
+async fn next_event(worker: &mut Option<Worker>) -> Option<worker::Event> {
+    match worker {
+        Some(w) => w.events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     account: &Account,
     options: Options,
-    requests: mpsc::Sender<Request>,
-    events: &mut mpsc::Receiver<worker::Event>,
+    ask: bool,
+    worker: &mut Option<Worker>,
 ) -> Result<(), String> {
     let (in_tx, mut input) = mpsc::channel(256);
     input_thread(in_tx);
@@ -92,6 +119,9 @@ async fn event_loop(
         jiff::tz::TimeZone::system(),
     );
     app.color = options.color;
+    if ask {
+        app.ask_password();
+    }
     if let Ok(size) = terminal.size() {
         app.width = size.width;
         app.height = size.height;
@@ -118,7 +148,7 @@ async fn event_loop(
                 Some(m) => m,
                 None => return Err("the terminal input ended".into()),
             },
-            e = events.recv(), if !worker_gone => match e {
+            e = next_event(worker), if !worker_gone => match e {
                 Some(e) => Msg::Worker(e),
                 None => {
                     worker_gone = true;
@@ -130,14 +160,15 @@ async fn event_loop(
             },
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
             _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return Ok(()),
-            _ = term.recv() => { let _ = requests.try_send(Request::Shutdown); return Ok(()) }
-            _ = hup.recv() => { let _ = requests.try_send(Request::Shutdown); return Ok(()) }
+            _ = term.recv() => return Ok(()),
+            _ = hup.recv() => return Ok(()),
         };
         dirty = true;
         for effect in app::update(&mut app, msg) {
             match effect {
                 Effect::Pop(req) => {
-                    if let Err(e) = requests.try_send(req) {
+                    let Some(w) = worker.as_ref() else { continue };
+                    if let Err(e) = w.requests.try_send(req) {
                         let why = match e {
                             mpsc::error::TrySendError::Full(_) => {
                                 "popdoc is busy; try again in a moment"
@@ -147,6 +178,21 @@ async fn event_loop(
                         app.status(StatusKind::Error, why);
                     }
                 }
+                Effect::Login(secret) => match worker.as_ref() {
+                    Some(w) => {
+                        let _ = w.requests.try_send(Request::Login(secret));
+                    }
+                    None => {
+                        let (requests, events, task) =
+                            worker::spawn(account.clone(), secret, false);
+                        *worker = Some(Worker {
+                            requests,
+                            events,
+                            task,
+                        });
+                        worker_gone = false;
+                    }
+                },
                 Effect::Cancel(token) => token.cancel(),
                 Effect::WriteFile { path, contents } => {
                     let result = path

@@ -209,3 +209,41 @@ fn dovecot_quit_leaving_without_deleting_deletes_nothing() {
     leave_without_deleting(&t);
     assert_eq!(u.message_files().len(), 12, "nothing deleted");
 }
+
+#[test]
+fn dovecot_password_typed_in_the_interface() {
+    let Some(d) = Dovecot::start() else { return };
+    let u = d.add_user("typed", "Typed-Pass-9");
+    u.store(&[mailgen::mailbox(1, 2)[0].bytes.clone()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{BIN} pop3s://typed@127.0.0.1:{} --ca-file {} --save-dir {}",
+        d.pop3s_port(),
+        d.ca_file().display(),
+        tmp.path().display()
+    );
+    let Some(t) = Tmux::start(&cmd, &[("POPDOC_PASSWORD", "")], 100, 30) else {
+        return;
+    };
+    t.wait_for("the password dialog", 20, |s| {
+        s.contains("Password for typed@127.0.0.1")
+    });
+    t.keys(&["-l", "wrong-one", "Enter"]);
+    let s = t.wait_for("the refusal", 30, |s| {
+        s.contains("[AUTH]") && s.contains("Password for")
+    });
+    assert!(
+        !s.contains("wrong-one"),
+        "the password is never shown:\n{s}"
+    );
+    t.keys(&["-l", "Typed-Pass-9"]);
+    let s = t.screen();
+    assert!(
+        s.contains("************") && !s.contains("Typed-Pass-9"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("the list", 30, all_headers_loaded(1));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(20), 0);
+}

@@ -42,6 +42,8 @@ pub enum Effect {
     WriteFile { path: PathBuf, contents: String },
     /// Leave the program (after the worker has shut down).
     Quit,
+    /// Log in with this password (start the worker, or tell it).
+    Login(secrecy::SecretString),
 }
 
 /// One message on the server.
@@ -158,6 +160,52 @@ pub enum Dialog {
     },
     /// Quit with marks pending.
     Quit,
+    /// Ask for the password, masked (the account has no other source).
+    Password {
+        input: PasswordInput,
+        /// Why it is asked again (the server refused the last one).
+        message: Option<String>,
+    },
+}
+
+/// Typed password characters: never shown, never in `Debug`, wiped on drop.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PasswordInput(String);
+
+impl PasswordInput {
+    pub fn push(&mut self, c: char) {
+        self.0.push(c);
+    }
+
+    pub fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// Characters typed (for the mask).
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Hands the password over as a secret and clears the input.
+    pub fn take(&mut self) -> secrecy::SecretString {
+        secrecy::SecretString::from(std::mem::take(&mut self.0))
+    }
+}
+
+impl std::fmt::Debug for PasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordInput(***)")
+    }
+}
+
+impl Drop for PasswordInput {
+    fn drop(&mut self) {
+        secrecy::zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +260,9 @@ pub struct App {
     pub quit_after_commit: bool,
     /// The user asked to quit; waiting for the worker to end.
     pub quitting: bool,
+    /// The password is typed into the app (no other source); a refused
+    /// login asks again.
+    pub asks_password: bool,
     next_id: u64,
     /// The session's rows that had headers, by key, kept across reconnects.
     known: HashMap<String, Summary>,
@@ -261,9 +312,19 @@ impl App {
             color: true,
             quit_after_commit: false,
             quitting: false,
+            asks_password: false,
             next_id: 1,
             known: HashMap::new(),
         }
+    }
+
+    /// Starts with the password dialog; nothing connects until it is given.
+    pub fn ask_password(&mut self) {
+        self.asks_password = true;
+        self.dialog = Some(Dialog::Password {
+            input: PasswordInput::default(),
+            message: None,
+        });
     }
 
     fn id(&mut self) -> u64 {

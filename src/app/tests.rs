@@ -619,3 +619,93 @@ fn connection_failures_and_retry() {
         "no marks: quit at once"
     );
 }
+
+#[test]
+fn gmail_users_are_told_about_its_pop_behaviour() {
+    let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
+    let info = SessionInfo {
+        server: "me@gmail.com@pop.gmail.com:995".into(),
+        ..Default::default()
+    };
+    send(
+        &mut a,
+        [
+            Msg::Worker(Event::Connected(info)),
+            Msg::Worker(Event::Listing(listing(3))),
+        ],
+    );
+    let text = &a.status.as_ref().unwrap().1;
+    assert!(
+        text.contains("RETR (save) followed by QUIT can mark messages as downloaded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("limited number of messages per POP session"),
+        "{text}"
+    );
+    let mut b = app(3);
+    assert!(!b.status.as_ref().unwrap().1.contains("Gmail"));
+    send(&mut b, [key('j')]);
+}
+
+#[test]
+fn the_password_is_typed_masked_and_asked_again_when_refused() {
+    let mut a = App::new(
+        "ann@pop.example.com:995".into(),
+        PathBuf::new(),
+        10,
+        jiff::tz::TimeZone::UTC,
+    );
+    a.ask_password();
+    let fx = send(
+        &mut a,
+        [
+            key('s'),
+            key('3'),
+            key('c'),
+            code(KeyCode::Backspace),
+            key('C'),
+        ],
+    );
+    assert!(fx.is_empty(), "typing does nothing else");
+    match &a.dialog {
+        Some(Dialog::Password { input, .. }) => {
+            assert_eq!(input.len(), 3);
+            assert_eq!(format!("{input:?}"), "PasswordInput(***)");
+        }
+        other => panic!("{other:?}"),
+    }
+    let fx = send(&mut a, [code(KeyCode::Enter)]);
+    match &fx[..] {
+        [Effect::Login(secret)] => {
+            use secrecy::ExposeSecret;
+            assert_eq!(secret.expose_secret(), "s3C");
+            assert!(
+                !format!("{fx:?}").contains("s3C"),
+                "the effect's Debug hides it"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.dialog.is_none());
+    update(
+        &mut a,
+        Msg::Worker(Event::Failed(
+            "login failed: -ERR [AUTH] Authentication failed.".into(),
+        )),
+    );
+    assert!(
+        matches!(&a.dialog, Some(Dialog::Password { message: Some(m), .. }) if m.contains("[AUTH]"))
+    );
+    // Other failures do not ask for the password again.
+    a.dialog = None;
+    update(
+        &mut a,
+        Msg::Worker(Event::Failed("could not connect".into())),
+    );
+    assert!(a.dialog.is_none());
+    // Esc in the dialog leaves.
+    a.ask_password();
+    let fx = send(&mut a, [code(KeyCode::Esc)]);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
+}

@@ -50,6 +50,38 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     if app.quitting {
         return;
     }
+    if let Some(Dialog::Password { input, .. }) = &mut app.dialog {
+        match key.code {
+            KeyCode::Enter if !input.is_empty() => {
+                let secret = input.take();
+                app.dialog = None;
+                app.conn = Conn::Connecting {
+                    stage: crate::worker::Stage::Connect,
+                    done: Vec::new(),
+                };
+                fx.push(Effect::Login(secret));
+            }
+            KeyCode::Backspace => input.pop(),
+            KeyCode::Esc => {
+                app.dialog = None;
+                if app.conn == Conn::Ready {
+                    return;
+                }
+                app.quitting = true;
+                fx.push(Effect::Pop(Request::Shutdown));
+                fx.push(Effect::Quit);
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                app.dialog = None;
+                app.quitting = true;
+                fx.push(Effect::Pop(Request::Shutdown));
+                fx.push(Effect::Quit);
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+            _ => {}
+        }
+        return;
+    }
     if let Some(dialog) = app.dialog.clone() {
         return dialog_key(app, dialog, key, fx);
     }
@@ -420,7 +452,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 app.status(StatusKind::Info, "nothing was deleted");
             }
         }
-        Dialog::Committing => {}
+        Dialog::Committing | Dialog::Password { .. } => {}
         Dialog::CommitRefused { accepted, .. } => {
             if ch == Some('y') && !accepted.is_empty() {
                 app.dialog = Some(Dialog::Committing);
@@ -513,9 +545,15 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             progress_status(app, text);
         }
         Event::Failed(message) => {
+            close_commit_dialog(app);
+            if app.asks_password && message.contains("[AUTH]") {
+                app.dialog = Some(Dialog::Password {
+                    input: Default::default(),
+                    message: Some(message.clone()),
+                });
+            }
             app.status(StatusKind::Error, format!("{message} (r retries)"));
             app.conn = Conn::Failed(message);
-            close_commit_dialog(app);
         }
         Event::Listing(listing) => {
             app.listed = true;
@@ -548,6 +586,9 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     "; {} marked messages are no longer on the server",
                     before - app.marks.len()
                 ));
+            }
+            if app.info.as_ref().is_some_and(is_gmail) {
+                text = format!("{text}. {GMAIL_NOTE}");
             }
             progress_status(app, text);
             prioritize(app, fx);
@@ -693,6 +734,23 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark messages as downloaded even without DELE, and Gmail shows only a limited number of messages per POP session (see its POP settings)";
+
+fn is_gmail(info: &crate::worker::run::SessionInfo) -> bool {
+    let host = info
+        .server
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    host.ends_with("gmail.com")
+        || host.ends_with("googlemail.com")
+        || info.greeting.contains("Gpop")
 }
 
 /// Connection progress does not hide the outcome of what the user did

@@ -66,6 +66,21 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
             ));
             (" Delete messages? ".to_string(), lines)
         }
+        Dialog::Password { input, message } => {
+            let mut lines = Vec::new();
+            if let Some(m) = message {
+                lines.push(Line::styled(m.clone(), theme.error()));
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::from(vec![
+                Span::raw(format!("Password for {}: ", app.account)),
+                Span::raw("*".repeat(input.len().min(40))),
+                Span::styled("▏", theme.key()),
+            ]));
+            lines.push(Line::raw(""));
+            lines.push(keys(theme, &[("Enter", "log in"), ("Esc", "quit")]));
+            (" Log in ".to_string(), lines)
+        }
         Dialog::Committing => (
             " Deleting ".to_string(),
             vec![Line::raw(

@@ -38,6 +38,8 @@ pub struct Mark {
 pub enum Request {
     /// Connect (or reconnect), log in, list, and load headers.
     Connect,
+    /// Use this password from now on, and connect.
+    Login(SecretString),
     /// Load the headers of these messages before the others.
     Prioritize(Vec<u32>),
     Preview {
@@ -144,6 +146,8 @@ pub struct Worker {
     token: bool,
     events: mpsc::Sender<Event>,
     requests: mpsc::Receiver<Request>,
+    /// Requests taken from the channel early (to look ahead), in order.
+    backlog: VecDeque<Request>,
     conn: Option<Connection>,
     listing: Vec<Listing>,
     pending_headers: VecDeque<u32>,
@@ -173,6 +177,7 @@ pub fn spawn(
         token,
         events: ev_tx,
         requests: req_rx,
+        backlog: VecDeque::new(),
         conn: None,
         listing: Vec::new(),
         pending_headers: VecDeque::new(),
@@ -195,7 +200,9 @@ impl Worker {
     async fn run(mut self) {
         self.connect().await;
         loop {
-            let request = if !self.pending_headers.is_empty() && self.conn.is_some() {
+            let request = if let Some(r) = self.backlog.pop_front() {
+                Some(r)
+            } else if !self.pending_headers.is_empty() && self.conn.is_some() {
                 match self.requests.try_recv() {
                     Ok(r) => Some(r),
                     Err(mpsc::error::TryRecvError::Empty) => {
@@ -238,6 +245,10 @@ impl Worker {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Connect => self.connect().await,
+            Request::Login(secret) => {
+                self.secret = secret;
+                self.connect().await
+            }
             Request::Prioritize(numbers) => {
                 let wanted: HashSet<u32> = numbers.iter().copied().collect();
                 self.pending_headers.retain(|n| !wanted.contains(n));
@@ -255,6 +266,18 @@ impl Worker {
                 lines,
                 size,
             } => {
+                // When the user has already moved on (a newer preview is
+                // queued), this one would be dropped anyway: skip its TOP.
+                while let Ok(r) = self.requests.try_recv() {
+                    self.backlog.push_back(r);
+                }
+                if self
+                    .backlog
+                    .iter()
+                    .any(|r| matches!(r, Request::Preview { .. }))
+                {
+                    return;
+                }
                 let result = self.preview(number, uidl.as_deref(), lines, size).await;
                 self.send(Event::Preview { id, number, result }).await;
             }
@@ -308,6 +331,13 @@ impl Worker {
     }
 
     async fn connect(&mut self) {
+        self.connect_retrying(false).await
+    }
+
+    /// Connects; with `wait_for_lock`, a login refused with `[IN-USE]` is
+    /// tried again for a few seconds (after a cancelled RETR the server
+    /// may hold the old session's lock until it notices the close).
+    async fn connect_retrying(&mut self, wait_for_lock: bool) {
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
         }
@@ -325,17 +355,31 @@ impl Worker {
                 done: done.to_vec(),
             });
         };
-        let result = async {
-            let mut c =
-                Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
-                    .await
-                    .map_err(|e| (e, None))?;
-            match c.login(&creds, self.account.login, &mut on_stage).await {
-                Ok(()) => Ok(c),
-                Err(e) => Err((e, Some(c))),
+        let mut delay = Duration::from_millis(200);
+        let deadline = Instant::now() + Duration::from_secs(8);
+        let result = loop {
+            let attempt = async {
+                let mut c =
+                    Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
+                        .await
+                        .map_err(|e| (e, None))?;
+                match c.login(&creds, self.account.login, &mut on_stage).await {
+                    Ok(()) => Ok(c),
+                    Err(e) => Err((e, Some(c))),
+                }
             }
+            .await;
+            let in_use = matches!(&attempt, Err((e, _)) if e.status().and_then(|s| s.code.as_ref()) == Some(&crate::pop3::RespCode::InUse));
+            if !(wait_for_lock && in_use && Instant::now() + delay < deadline) {
+                break attempt;
+            }
+            if let Err((_, Some(mut c))) = attempt {
+                c.shutdown().await;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
         };
-        let mut conn = match result.await {
+        let mut conn = match result {
             Ok(c) => c,
             Err((e, conn)) => {
                 if let Some(c) = conn {
@@ -539,7 +583,7 @@ impl Worker {
                 self.send(done(Err("cancelled".into()), true)).await;
                 self.flush_transcript().await;
                 // The RETR is still coming: the connection must be reopened.
-                self.connect().await;
+                self.connect_retrying(true).await;
             }
             Err(e) => {
                 drop(file);

@@ -79,10 +79,21 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Sends keys by tmux name (`Enter`, `Escape`, `j`, `G`).
+    /// Sends keys by tmux name (`Enter`, `Escape`, `j`, `G`); `-l`
+    /// before a key sends it as literal text.
     pub fn keys(&self, keys: &[&str]) {
+        let mut literal = false;
         for k in keys {
-            self.tmux(&["send-keys", "-t", "t", k]);
+            if *k == "-l" {
+                literal = true;
+                continue;
+            }
+            if literal {
+                self.tmux(&["send-keys", "-t", "t", "-l", k]);
+            } else {
+                self.tmux(&["send-keys", "-t", "t", k]);
+            }
+            literal = false;
             std::thread::sleep(Duration::from_millis(40));
         }
     }
