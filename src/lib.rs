@@ -5,6 +5,7 @@ pub mod account;
 pub mod app;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod demo;
 pub mod mail;
 pub mod pop3;
