@@ -67,13 +67,20 @@ fn main() -> ExitCode {
             None => {
                 let mut account = match resolve(cli.target.as_deref(), &cli.conn, config)? {
                     Resolved::One(a) => a,
-                    // Until the interface has its own account picker.
-                    Resolved::Pick(all) => {
-                        let names: Vec<&str> = all.iter().map(|a| a.label.as_str()).collect();
-                        return Err(format!(
-                            "the config has several accounts ({}) and no default; say which: popdoc NAME, or set default = \"NAME\" at the top of the file",
-                            names.join(", ")
-                        ));
+                    Resolved::Pick(mut all) => {
+                        if cli.save_dir.is_some() {
+                            for a in &mut all {
+                                a.save_dir = cli.save_dir.clone();
+                            }
+                        }
+                        return popdoc::runtime::pick_and_run(
+                            all,
+                            popdoc::runtime::Options {
+                                save_dir: popdoc::runtime::default_save_dir(),
+                                color: popdoc::runtime::color_wanted(),
+                            },
+                        )
+                        .await;
                     }
                     Resolved::None => {
                         return Err("say which mailbox to open: popdoc pop3s://USER@HOST, or an account from the config file (see `popdoc config path`); or try `popdoc demo`; `popdoc --help` shows more".to_string());

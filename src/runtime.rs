@@ -68,20 +68,63 @@ struct Worker {
     task: tokio::task::JoinHandle<()>,
 }
 
+fn need_terminal() -> Result<(), String> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err("the full-screen interface needs a terminal; in scripts use `popdoc list`, `popdoc save` or `popdoc check`".into())
+    }
+}
+
+/// Lets the user choose among `accounts`, then runs the TUI on it.
+pub async fn pick_and_run(accounts: Vec<Account>, options: Options) -> Result<(), String> {
+    need_terminal()?;
+    let mut picker = crate::app::picker::Picker::new(&accounts);
+    let mut terminal = ratatui::init();
+    let chosen = loop {
+        if let Err(e) = terminal.draw(|f| crate::ui::picker::render(f, &picker, options.color)) {
+            ratatui::restore();
+            return Err(format!("drawing the screen failed: {e}"));
+        }
+        let key = match ct::read() {
+            Ok(CtEvent::Key(k)) => k,
+            Ok(_) => continue,
+            Err(e) => {
+                ratatui::restore();
+                return Err(format!("reading the terminal failed: {e}"));
+            }
+        };
+        match picker.key(key) {
+            crate::app::picker::Picked::Stay => {}
+            crate::app::picker::Picked::Open(i) => break Some(i),
+            crate::app::picker::Picked::Leave => break None,
+        }
+    };
+    ratatui::restore();
+    match chosen {
+        Some(i) => run(accounts[i].clone(), options).await,
+        None => Ok(()),
+    }
+}
+
 /// Runs the TUI on `account` until the user quits.
 pub async fn run(account: Account, options: Options) -> Result<(), String> {
-    // A password typed into the TUI itself when there is no other source.
-    let ask = account.secret == crate::account::SecretSource::Prompt;
-    let mut worker = if ask {
-        None
-    } else {
-        let (secret, token) = crate::secret::obtain(&account).map_err(|e| e.to_string())?;
-        let (requests, events, task) = worker::spawn(account.clone(), secret, token);
-        Some(Worker {
-            requests,
-            events,
-            task,
-        })
+    need_terminal()?;
+    // Without a stored secret, the password is typed into the TUI itself.
+    let (mut worker, ask) = match crate::secret::lookup(&account).map_err(|e| e.to_string())? {
+        crate::secret::Lookup::Found { secret, token } => {
+            let (requests, events, task) = worker::spawn(account.clone(), secret, token);
+            (
+                Some(Worker {
+                    requests,
+                    events,
+                    task,
+                }),
+                None,
+            )
+        }
+        crate::secret::Lookup::Ask { warning } => (None, Some(warning)),
     };
     let mut terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), ct::EnableMouseCapture);
@@ -107,7 +150,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     account: &Account,
     options: Options,
-    ask: bool,
+    ask: Option<Option<String>>,
     worker: &mut Option<Worker>,
 ) -> Result<(), String> {
     let (in_tx, mut input) = mpsc::channel(256);
@@ -119,8 +162,11 @@ async fn event_loop(
         jiff::tz::TimeZone::system(),
     );
     app.color = options.color;
-    if ask {
+    if let Some(warning) = ask {
         app.ask_password();
+        if let (Some(w), Some(app::Dialog::Password { message, .. })) = (warning, &mut app.dialog) {
+            *message = Some(w);
+        }
     }
     if let Ok(size) = terminal.size() {
         app.width = size.width;

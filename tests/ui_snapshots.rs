@@ -337,3 +337,49 @@ fn previewed(w: u16, h: u16) -> App {
     );
     a
 }
+
+#[test]
+fn account_picker() {
+    use popdoc::account::{Account, SecretSource};
+    use popdoc::worker::{CertCheck, LoginMethod, Security};
+    let account = |label: &str, host: &str, security| Account {
+        label: label.into(),
+        host: host.into(),
+        port: 995,
+        user: "sam".into(),
+        security,
+        cert: CertCheck::System,
+        login: LoginMethod::Auto,
+        secret: SecretSource::Prompt,
+        timeout: Duration::from_secs(60),
+        connect_timeout: Duration::from_secs(20),
+        save_dir: None,
+        preview_lines: 200,
+        keepalive: None,
+    };
+    let mut p = popdoc::app::picker::Picker::new(&[
+        account("work", "pop.example.com", Security::Implicit),
+        account("shop", "mail.example.net", Security::StartTls),
+    ]);
+    p.key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
+    for (w, h) in SIZES {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| popdoc::ui::picker::render(f, &p, false))
+            .unwrap();
+        let text: String = t
+            .backend()
+            .buffer()
+            .content()
+            .chunks(w as usize)
+            .map(|row| {
+                row.iter()
+                    .map(|c| c.symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        insta::assert_snapshot!(format!("picker_{w}x{h}"), text);
+    }
+}

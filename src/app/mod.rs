@@ -4,6 +4,7 @@
 //! no terminal here: every behaviour is testable with plain values.
 
 pub mod keys;
+pub mod picker;
 mod update;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};

@@ -5,6 +5,7 @@ pub mod dialog;
 pub mod layout;
 pub mod list;
 pub mod overlay;
+pub mod picker;
 pub mod preview;
 pub mod status;
 pub mod theme;

@@ -222,7 +222,15 @@ pub async fn connect_tcp(
                 let _ = s.set_nodelay(true);
                 return Ok(s);
             }
-            Ok(Err(e)) => last = Some(e.to_string()),
+            Ok(Err(e)) => {
+                last = Some(match e.kind() {
+                    io::ErrorKind::ConnectionRefused => "the connection was refused".to_string(),
+                    io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                        "the network or host is unreachable".to_string()
+                    }
+                    _ => e.to_string(),
+                })
+            }
             Err(_) => {
                 return Err(Error::ConnectTimeout {
                     addr: target,
