@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                     number: args.number,
                     uidl: args.uidl,
                     output: args.output,
-                    dir: args.dir,
+                    dir: args.dir.or_else(|| account.save_dir.clone()),
                 };
                 cmd::save::run(&account, req)
                     .await
