@@ -26,6 +26,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Check(args)) = &cli.command {
+        let code = runtime.block_on(popdoc::check::run(args));
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
             Some(Command::List(args)) => {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| e.to_string())
             }
+            Some(Command::Check(_)) => unreachable!("handled above"),
             Some(Command::Demo(_)) | None => Err(
                 "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
                     .into(),
