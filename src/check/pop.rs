@@ -501,7 +501,7 @@ fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
             size_matches: matches,
             first_byte_ms: spread(&first_byte).unwrap_or(zero),
             transfer_ms: spread(&transfer).unwrap_or(zero),
-            bytes_per_second: spread(&rate).unwrap_or(zero),
+            bytes_per_second: spread(&rate),
             scratch_deleted: true,
         });
     }

@@ -310,7 +310,10 @@ pub struct RetrInfo {
     pub first_byte_ms: Spread,
     /// From the first to the last byte of the reply.
     pub transfer_ms: Spread,
-    pub bytes_per_second: Spread,
+    /// Bytes on the wire (status line and dot-stuffing included) per
+    /// second from the first to the last byte; None when the whole reply
+    /// arrived at once, too fast to measure.
+    pub bytes_per_second: Option<Spread>,
     /// The scratch file was removed afterwards.
     pub scratch_deleted: bool,
 }

@@ -42,10 +42,17 @@ impl Text {
         self.s.push('\n');
     }
 
-    /// `  Label            value`, the value wrapped under itself.
+    /// `  Label            value`, the value wrapped under itself when it
+    /// is too long (a value that fits keeps its spacing).
     fn field(&mut self, label: &str, value: &str) {
         let indent = 2 + LABEL + 1;
-        let lines = wrap(&clean(value), WIDTH.saturating_sub(indent).max(20));
+        let width = WIDTH.saturating_sub(indent).max(20);
+        let value = clean(value);
+        let lines = if value.chars().count() <= width {
+            vec![value]
+        } else {
+            wrap(&value, width)
+        };
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
                 let _ = writeln!(self.s, "  {:<LABEL$} {line}", clean(label));
@@ -359,12 +366,15 @@ fn mailbox(out: &mut Text, r: &Report) {
                 }
             ),
         );
+        let rate = match &x.bytes_per_second {
+            Some(r) => format!("{}/s", human_size(r.median as u64)),
+            None => "too fast to measure throughput".into(),
+        };
         out.field(
             "",
             &format!(
-                "first byte after {:.1} ms, {}/s (median); scratch file deleted",
-                x.first_byte_ms.median,
-                human_size(x.bytes_per_second.median as u64)
+                "first byte after {:.2} ms, {rate} (median); scratch file deleted",
+                x.first_byte_ms.median
             ),
         );
     }
@@ -410,11 +420,11 @@ fn timings(out: &mut Text, r: &Report) {
         if many {
             let _ = writeln!(
                 out.s,
-                "  {:<LABEL$} {:>10.1} {:>10.1} {:>10.1}   {}",
+                "  {:<LABEL$} {:>10.2} {:>10.2} {:>10.2}   {}",
                 t.label, t.min_ms, t.median_ms, t.max_ms, t.samples
             );
         } else {
-            let _ = writeln!(out.s, "  {:<LABEL$} {:>10.1}", t.label, t.median_ms);
+            let _ = writeln!(out.s, "  {:<LABEL$} {:>10.2}", t.label, t.median_ms);
         }
     }
 }
