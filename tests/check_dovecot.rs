@@ -54,6 +54,9 @@ async fn pop3s_with_retr_and_repeat() {
     let msgs = mailgen::mailbox(6, 7);
     let stored: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
     user.store(&stored);
+    // Message 7: big enough for a throughput figure.
+    const BIG: u64 = 4_000_000;
+    user.store_with(|w| mailgen::write_big_message(w, BIG, 3).map(|_| ()));
     let url = format!("pop3s://carol@127.0.0.1:{}", d.pop3s_port());
     let ca = d.ca_file().to_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
@@ -105,12 +108,14 @@ async fn pop3s_with_retr_and_repeat() {
     );
     assert_eq!(v["login"]["method"], "SASL PLAIN");
     let m = &v["mailbox"];
-    assert_eq!(m["messages"], 6);
-    assert_eq!(m["listed_messages"], 6);
-    assert_eq!(m["uidl"]["checked"], 6);
+    assert_eq!(m["messages"], 7);
+    assert_eq!(m["listed_messages"], 7);
+    assert_eq!(m["uidl"]["checked"], 7);
     assert_eq!(m["uidl"]["duplicates"], serde_json::json!([]));
+    assert_eq!(m["largest"][0]["number"], 7);
+    assert_eq!(m["largest"][0]["size"], BIG);
     let biggest = msgs.iter().map(|m| m.bytes.len()).max().unwrap();
-    assert_eq!(m["largest"][0]["size"], biggest);
+    assert_eq!(m["largest"][1]["size"], biggest);
     assert_eq!(m["retr"]["message"], 2);
     assert_eq!(m["retr"]["bytes_received"], msgs[1].bytes.len());
     assert_eq!(m["retr"]["size_matches"], true);
@@ -128,17 +133,31 @@ async fn pop3s_with_retr_and_repeat() {
     assert!(transcript.contains("C: RETR 2"), "{transcript}");
     assert!(!transcript.contains("dove-Pass-31"));
     // Every message is still there.
-    assert_eq!(user.message_files().len(), 6);
+    assert_eq!(user.message_files().len(), 7);
 
     let out = popdoc(
-        &["check", "--ca-file", &ca, "--retr", "2", &url],
+        &[
+            "check",
+            "--ca-file",
+            &ca,
+            "--retr",
+            "7",
+            "--repeat",
+            "3",
+            &url,
+        ],
         "dove-Pass-31",
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
     let t = text(&out);
     assert!(t.contains("CN=popdoc test CA"), "{t}");
-    assert!(t.contains("sizes match"), "{t}");
+    assert!(
+        t.contains("4000000 bytes received, LIST said 4000000: sizes match"),
+        "{t}"
+    );
+    assert!(t.contains("MB/s (median)"), "{t}");
+    assert!(t.contains("OK (3 of 3 runs)"), "{t}");
     // The sample report in docs/ comes from this run.
     println!("{t}");
 }

@@ -158,6 +158,7 @@ async fn starttls_auth_and_a_test_message() {
     assert!(t.contains("EHLO before TLS"), "{t}");
     assert!(t.contains("AUTH PLAIN"), "{t}");
     assert_eq!(s.queued().len(), 1, "no message without --send-test");
+    println!("{t}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -546,18 +546,32 @@ fn stage_samples(done: &[(Stage, Duration)]) -> Vec<(Step, Duration)> {
     out
 }
 
-/// Every figure the connection recorded: connect times, stages, and the
-/// per-command timings of the session log.
+/// Every figure the connection recorded, in the order things happened:
+/// connect times, stages, and the per-command timings of the session log.
 fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
     let mut out = vec![(Step::Dns, conn.times.dns), (Step::Tcp, conn.times.tcp)];
-    if let Some(t) = conn.times.tls {
-        out.push((Step::Tls, t));
+    let stls = conn.endpoint().security == Security::StartTls;
+    if !stls {
+        out.extend(conn.times.tls.map(|t| (Step::Tls, t)));
     }
-    out.extend(stage_samples(&conn.stages));
+    let stage = |s: Stage| conn.stages.iter().find(|(x, _)| *x == s).map(|(_, d)| *d);
+    out.extend(stage(Stage::Greeting).map(|d| (Step::Greeting, d)));
+    out.extend(stage(Stage::Capa).map(|d| (Step::Capa, d)));
+    let timed = |name: &str| {
+        conn.log
+            .timings()
+            .find(|t| t.command == name)
+            .and_then(|t| t.total())
+    };
+    if stls {
+        out.extend(timed("STLS").map(|d| (Step::Stls, d)));
+        out.extend(conn.times.tls.map(|t| (Step::Tls, t)));
+    }
+    out.extend(stage(Stage::Login).map(|d| (Step::Login, d)));
+    out.extend(stage(Stage::CapaAfterLogin).map(|d| (Step::CapaAfterLogin, d)));
     for t in conn.log.timings() {
         let c = t.command.as_str();
         let step = match c {
-            "STLS" => Step::Stls,
             "STAT" => Step::Stat,
             "LIST" => Step::List,
             "UIDL" => Step::Uidl,

@@ -56,10 +56,9 @@ impl Samples {
         }
     }
 
-    /// The timings table, in protocol order.
+    /// The timings table, in the order the steps first happened.
     pub fn rows(&self) -> Vec<TimingRow> {
-        let mut rows: Vec<TimingRow> = self
-            .rows
+        self.rows
             .iter()
             .filter_map(|(step, values)| {
                 let s = spread(values)?;
@@ -72,9 +71,7 @@ impl Samples {
                     max_ms: s.max,
                 })
             })
-            .collect();
-        rows.sort_by_key(|r| r.stage as u8);
-        rows
+            .collect()
     }
 }
 
@@ -113,7 +110,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_keep_protocol_order_and_count_samples() {
+    fn rows_keep_first_seen_order_and_count_samples() {
         let mut s = Samples::default();
         s.add(Step::Stat, Duration::from_micros(2500));
         s.add(Step::Dns, Duration::from_millis(1));
@@ -121,11 +118,12 @@ mod tests {
         s.add(Step::Stat, Duration::from_micros(9000));
         let rows = s.rows();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].stage, Step::Dns);
-        assert_eq!(rows[1].stage, Step::Stat);
-        assert_eq!(rows[1].samples, 3);
+        assert_eq!(rows[0].stage, Step::Stat);
+        assert_eq!(rows[1].stage, Step::Dns);
+        assert_eq!(rows[0].samples, 3);
+        assert_eq!(rows[1].samples, 1);
         assert_eq!(
-            (rows[1].min_ms, rows[1].median_ms, rows[1].max_ms),
+            (rows[0].min_ms, rows[0].median_ms, rows[0].max_ms),
             (1.5, 2.5, 9.0)
         );
         assert_eq!(ms(Duration::from_nanos(1_234_567)), 1.235);

@@ -356,8 +356,8 @@ fn mailbox(out: &mut Text, r: &Report) {
         out.field(
             &format!("RETR {}", x.message),
             &format!(
-                "{} received; LIST said {}: {}",
-                bytes(x.bytes_received),
+                "{} bytes received, LIST said {}: {}",
+                x.bytes_received,
                 x.list_size,
                 if x.size_matches {
                     "sizes match"
@@ -373,10 +373,11 @@ fn mailbox(out: &mut Text, r: &Report) {
         out.field(
             "",
             &format!(
-                "first byte after {:.2} ms, {rate} (median); scratch file deleted",
+                "first byte after {:.2} ms, {rate} (median)",
                 x.first_byte_ms.median
             ),
         );
+        out.field("", "the scratch file was deleted");
     }
 }
 
