@@ -13,6 +13,7 @@
 pub mod cert;
 pub mod pop;
 pub mod report;
+pub mod session;
 pub mod smtp;
 pub mod stats;
 pub mod text;
@@ -21,8 +22,8 @@ pub mod uidl;
 
 use std::io::Write;
 
-pub use pop::report_from_session;
 pub use report::Report;
+pub use session::report_from_session;
 pub use text::render as render_text;
 
 use crate::cli::CheckArgs;
