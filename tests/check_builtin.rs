@@ -481,6 +481,21 @@ async fn usage_errors_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--send-test is for SMTP"));
     let out = popdoc(&["check", "imap://a@h"], PASSWORD).await;
     assert_eq!(out.status.code(), Some(2));
+    let out = popdoc(
+        &["check", "smtp://h", "--send-test", "b@example.net"],
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "--send-test needs --from");
+    let out = popdoc(
+        &["check", "smtp://h", "--send-test", "b c@x", "--from", "a@b"],
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an e-mail address"));
+    let out = popdoc(&["check", "smtp://h", "--retr", "1"], PASSWORD).await;
+    assert_eq!(out.status.code(), Some(2));
     let out = popdoc(&["check", "--repeat", "0", "pop3s://a@h"], PASSWORD).await;
     assert_eq!(out.status.code(), Some(2));
     // Nothing listens on port 1: a connection failure, exit 3.
