@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::mail::{Preview, Summary};
-use crate::worker::Stage;
 use crate::worker::log::Line;
 use crate::worker::run::{Mark, Request, SessionInfo};
+use crate::worker::Stage;
 
 pub use update::update;
 
@@ -217,12 +217,7 @@ pub struct App {
 const TRANSCRIPT_KEEP: usize = 5000;
 
 impl App {
-    pub fn new(
-        account: String,
-        save_dir: PathBuf,
-        preview_lines: u32,
-        tz: jiff::tz::TimeZone,
-    ) -> App {
+    pub fn new(account: String, save_dir: PathBuf, preview_lines: u32, tz: jiff::tz::TimeZone) -> App {
         App {
             account,
             info: None,

@@ -4,10 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio_util::sync::CancellationToken;
 
-use super::keys::{Action, action_for};
+use super::keys::{action_for, Action};
 use super::{
-    App, Conn, Dialog, Effect, Msg, Overlay, PreviewContent, PreviewState, Row, SaveState,
-    StatusKind,
+    App, Conn, Dialog, Effect, Msg, Overlay, PreviewContent, PreviewState, Row, SaveState, StatusKind,
 };
 use crate::store::{self, Collision};
 use crate::util::human_size;
@@ -88,17 +87,9 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Action::PreviewDown | Action::PreviewUp => {
-            let step = (crate::ui::layout::areas(app.width, app.height, true)
-                .preview
-                .height as i32
-                - 3)
-            .max(1);
+            let step = (crate::ui::layout::areas(app.width, app.height, true).preview.height as i32 - 3).max(1);
             if let Some(p) = &mut app.preview {
-                let delta = if action == Action::PreviewDown {
-                    step
-                } else {
-                    -step
-                };
+                let delta = if action == Action::PreviewDown { step } else { -step };
                 p.scroll = (p.scroll as i32 + delta).clamp(0, u16::MAX as i32) as u16;
             }
         }
@@ -129,10 +120,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 for k in &keys {
                     app.marks.remove(k);
                 }
-                app.status(
-                    StatusKind::Info,
-                    format!("unmarked {} messages", keys.len()),
-                );
+                app.status(StatusKind::Info, format!("unmarked {} messages", keys.len()));
             } else {
                 let n = keys.len();
                 app.marks.extend(keys);
@@ -159,20 +147,11 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         Action::Commit => {
             if app.marks.is_empty() {
-                app.status(
-                    StatusKind::Info,
-                    "nothing is marked for deletion (d marks a message)",
-                );
+                app.status(StatusKind::Info, "nothing is marked for deletion (d marks a message)");
             } else if app.conn != Conn::Ready {
-                app.status(
-                    StatusKind::Error,
-                    "not connected: press r to reconnect first",
-                );
+                app.status(StatusKind::Error, "not connected: press r to reconnect first");
             } else if app.save.is_some() {
-                app.status(
-                    StatusKind::Info,
-                    "a save is running; commit when it is done",
-                );
+                app.status(StatusKind::Info, "a save is running; commit when it is done");
             } else {
                 app.dialog = Some(Dialog::Commit);
             }
@@ -180,11 +159,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::Sort => {
             app.sort = app.sort.next();
             app.rebuild_view();
-            let text = format!(
-                "sorted by {}{}",
-                app.sort.label(),
-                if app.reverse { ", reversed" } else { "" }
-            );
+            let text = format!("sorted by {}{}", app.sort.label(), if app.reverse { ", reversed" } else { "" });
             app.status(StatusKind::Info, text);
             prioritize(app, fx);
         }
@@ -202,10 +177,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::WriteTranscript => write_transcript(app, fx),
         Action::Retry => {
             if app.save.is_some() {
-                app.status(
-                    StatusKind::Info,
-                    "a save is running; press Esc to cancel it first",
-                );
+                app.status(StatusKind::Info, "a save is running; press Esc to cancel it first");
                 return;
             }
             app.conn = Conn::Connecting {
@@ -232,10 +204,7 @@ fn quit(app: &mut App, fx: &mut Vec<Effect>) {
         fx.push(Effect::Cancel(s.cancel.clone()));
     }
     app.quitting = true;
-    app.status(
-        StatusKind::Info,
-        "closing the connection (nothing is deleted)…",
-    );
+    app.status(StatusKind::Info, "closing the connection (nothing is deleted)…");
     fx.push(Effect::Pop(Request::Shutdown));
 }
 
@@ -324,10 +293,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         return;
     };
     if app.save.is_some() {
-        app.status(
-            StatusKind::Info,
-            "a save is already running (Esc cancels it)",
-        );
+        app.status(StatusKind::Info, "a save is already running (Esc cancels it)");
         return;
     }
     if app.conn != Conn::Ready {
@@ -342,11 +308,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         id,
         key: row.key(),
         number: row.number,
-        subject: row
-            .summary
-            .as_ref()
-            .map(|s| s.subject.clone())
-            .unwrap_or_default(),
+        subject: row.summary.as_ref().map(|s| s.subject.clone()).unwrap_or_default(),
         bytes: 0,
         total: row.size,
         elapsed: Default::default(),
@@ -384,18 +346,13 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
         contents.push_str(&l.render());
         contents.push('\n');
     }
-    app.status(
-        StatusKind::Info,
-        format!("writing the transcript to {}", path.display()),
-    );
+    app.status(StatusKind::Info, format!("writing the transcript to {}", path.display()));
     fx.push(Effect::WriteFile { path, contents });
 }
 
 fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>) {
     let ch = match key.code {
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            Some(c.to_ascii_lowercase())
-        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c.to_ascii_lowercase()),
         _ => None,
     };
     let esc = key.code == KeyCode::Esc;
@@ -405,10 +362,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 let mut marks: Vec<_> = app.marked_rows().map(Row::mark).collect();
                 marks.sort_by_key(|m| m.number);
                 app.dialog = Some(Dialog::Committing);
-                app.status(
-                    StatusKind::Info,
-                    format!("deleting {} messages…", marks.len()),
-                );
+                app.status(StatusKind::Info, format!("deleting {} messages…", marks.len()));
                 fx.push(Effect::Pop(Request::Commit(marks)));
             } else if ch == Some('n') || esc {
                 app.dialog = None;
@@ -425,10 +379,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 app.dialog = None;
                 app.quit_after_commit = false;
                 fx.push(Effect::Pop(Request::Reset));
-                app.status(
-                    StatusKind::Info,
-                    "nothing was deleted (RSET); the marks are kept",
-                );
+                app.status(StatusKind::Info, "nothing was deleted (RSET); the marks are kept");
             }
         }
         Dialog::Quit => match ch {
@@ -458,11 +409,7 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effe
             let page = app.height.saturating_sub(4) as isize;
             let total = app.transcript.len();
             let at = scroll.min(total.saturating_sub(1));
-            let to = |d: isize| {
-                Some(Overlay::Transcript {
-                    scroll: at.saturating_add_signed(d),
-                })
-            };
+            let to = |d: isize| Some(Overlay::Transcript { scroll: at.saturating_add_signed(d) });
             match action_for(&key) {
                 _ if close || key.code == KeyCode::Char('t') => app.overlay = None,
                 Some(Action::Down) => app.overlay = to(1),
@@ -470,9 +417,7 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effe
                 Some(Action::PageDown) => app.overlay = to(page),
                 Some(Action::PageUp) => app.overlay = to(-page),
                 Some(Action::Top) => app.overlay = Some(Overlay::Transcript { scroll: 0 }),
-                Some(Action::Bottom) => {
-                    app.overlay = Some(Overlay::Transcript { scroll: usize::MAX })
-                }
+                Some(Action::Bottom) => app.overlay = Some(Overlay::Transcript { scroll: usize::MAX }),
                 Some(Action::WriteTranscript) => write_transcript(app, fx),
                 _ => {}
             }
@@ -529,8 +474,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 })
                 .collect();
             app.headers_done = app.rows.iter().filter(|r| r.summary.is_some()).count();
-            let present: std::collections::HashSet<String> =
-                app.rows.iter().map(Row::key).collect();
+            let present: std::collections::HashSet<String> = app.rows.iter().map(Row::key).collect();
             let before = app.marks.len();
             app.marks.retain(|k| present.contains(k));
             app.saved.retain(|k| present.contains(k));
@@ -663,9 +607,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 };
             }
         }
-        Event::CommitRefused {
-            accepted, refused, ..
-        } => {
+        Event::CommitRefused { accepted, refused, .. } => {
             app.dialog = Some(Dialog::CommitRefused { accepted, refused });
         }
         Event::Reset => {}
@@ -677,10 +619,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Disconnected(reason) => {
             close_commit_dialog(app);
-            app.status(
-                StatusKind::Error,
-                format!("connection lost: {reason} (r reconnects)"),
-            );
+            app.status(StatusKind::Error, format!("connection lost: {reason} (r reconnects)"));
             app.conn = Conn::Disconnected(reason);
         }
         Event::Ended => {

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use super::conn::{Connection, Credentials, Stage};
 use super::error::Error;
 use super::log::Line;
-use super::ops::{HEADER_LIMIT, Listing};
+use super::ops::{Listing, HEADER_LIMIT};
 use crate::account::Account;
-use crate::mail::{Preview, Summary, preview, summarize};
+use crate::mail::{preview, summarize, Preview, Summary};
 use crate::store::{Collision, PendingFile, Saved};
 
 /// How many `TOP n 0` go out per batch before requests are looked at.
@@ -160,11 +160,7 @@ pub fn spawn(
     account: Account,
     secret: SecretString,
     token: bool,
-) -> (
-    mpsc::Sender<Request>,
-    mpsc::Receiver<Event>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (mpsc::Sender<Request>, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
     let (req_tx, req_rx) = mpsc::channel(64);
     let (ev_tx, ev_rx) = mpsc::channel(256);
     let worker = Worker {
@@ -265,10 +261,7 @@ impl Worker {
                 dest,
                 collision,
                 cancel,
-            } => {
-                self.save(id, number, uidl.as_deref(), dest, collision, cancel)
-                    .await
-            }
+            } => self.save(id, number, uidl.as_deref(), dest, collision, cancel).await,
             Request::Commit(marks) => self.commit(marks).await,
             Request::CommitAccepted => self.quit_commit().await,
             Request::Reset => self.reset().await,
@@ -279,11 +272,7 @@ impl Worker {
 
     async fn flush_transcript(&mut self) {
         let Some(conn) = &self.conn else { return };
-        let lines: Vec<Line> = conn
-            .log
-            .lines_since(self.transcript_mark)
-            .cloned()
-            .collect();
+        let lines: Vec<Line> = conn.log.lines_since(self.transcript_mark).cloned().collect();
         self.transcript_mark = conn.log.mark();
         let latency = conn.log.last_timing().and_then(|t| t.latency());
         if !lines.is_empty() {
@@ -326,10 +315,9 @@ impl Worker {
             });
         };
         let result = async {
-            let mut c =
-                Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
-                    .await
-                    .map_err(|e| (e, None))?;
+            let mut c = Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
+                .await
+                .map_err(|e| (e, None))?;
             match c.login(&creds, self.account.login, &mut on_stage).await {
                 Ok(()) => Ok(c),
                 Err(e) => Err((e, Some(c))),
@@ -383,9 +371,7 @@ impl Worker {
     async fn header_batch(&mut self) {
         let n = self.pending_headers.len().min(HEADER_BATCH);
         let batch: Vec<u32> = self.pending_headers.drain(..n).collect();
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
+        let Some(conn) = self.conn.as_mut() else { return };
         let mut out = Vec::with_capacity(batch.len());
         let r = conn
             .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
@@ -404,9 +390,7 @@ impl Worker {
 
     async fn keepalive(&mut self) {
         self.last_activity = Instant::now();
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
+        let Some(conn) = self.conn.as_mut() else { return };
         if let Err(e) = conn.noop().await {
             self.after_error(&e).await;
         } else {
@@ -422,11 +406,7 @@ impl Worker {
                 .iter()
                 .find(|l| l.uidl.as_deref() == Some(u))
                 .map(|l| l.number),
-            None => self
-                .listing
-                .iter()
-                .any(|l| l.number == number)
-                .then_some(number),
+            None => self.listing.iter().any(|l| l.number == number).then_some(number),
         }
     }
 
@@ -436,13 +416,7 @@ impl Worker {
             .ok_or_else(|| "not connected; press r to reconnect".to_string())
     }
 
-    async fn preview(
-        &mut self,
-        number: u32,
-        uidl: Option<&str>,
-        lines: u32,
-        size: u64,
-    ) -> Result<Preview, String> {
+    async fn preview(&mut self, number: u32, uidl: Option<&str>, lines: u32, size: u64) -> Result<Preview, String> {
         let n = self
             .current_number(number, uidl)
             .ok_or_else(|| "the message is no longer on the server".to_string())?;
@@ -485,11 +459,8 @@ impl Worker {
             cancelled,
         };
         let Some(n) = self.current_number(number, uidl) else {
-            self.send(done(
-                Err("the message is no longer on the server".into()),
-                false,
-            ))
-            .await;
+            self.send(done(Err("the message is no longer on the server".into()), false))
+                .await;
             return;
         };
         let mut file = match PendingFile::create(&dest, collision) {
@@ -500,11 +471,8 @@ impl Worker {
             }
         };
         let Some(conn) = self.conn.as_mut() else {
-            self.send(done(
-                Err("not connected; press r to reconnect".into()),
-                false,
-            ))
-            .await;
+            self.send(done(Err("not connected; press r to reconnect".into()), false))
+                .await;
             return;
         };
         let started = Instant::now();
@@ -559,10 +527,8 @@ impl Worker {
                 continue;
             };
             let Some(conn) = self.conn.as_mut() else {
-                self.send(Event::Notice(
-                    "not connected; nothing was deleted. Press r to reconnect.".into(),
-                ))
-                .await;
+                self.send(Event::Notice("not connected; nothing was deleted. Press r to reconnect.".into()))
+                    .await;
                 return;
             };
             match conn.dele(n).await {
@@ -599,8 +565,7 @@ impl Worker {
     /// QUIT: the server deletes what it accepted DELE for.
     async fn quit_commit(&mut self) {
         let Some(conn) = self.conn.take() else {
-            self.send(Event::Notice("not connected; nothing was deleted.".into()))
-                .await;
+            self.send(Event::Notice("not connected; nothing was deleted.".into())).await;
             return;
         };
         let lines_before = self.transcript_mark;
@@ -645,9 +610,7 @@ impl Worker {
             self.send(Event::Reset).await;
             return;
         }
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
+        let Some(conn) = self.conn.as_mut() else { return };
         match conn.rset().await {
             Ok(_) => {
                 self.dele_sent = false;
@@ -670,9 +633,7 @@ impl Worker {
     /// Leaves without deleting: RSET if a DELE was sent, then QUIT; if RSET
     /// fails, close without QUIT (RFC 1939 §6: then nothing is deleted).
     async fn shutdown(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
+        let Some(mut conn) = self.conn.take() else { return };
         if self.dele_sent && conn.rset().await.is_err() {
             conn.shutdown().await;
             return;
@@ -683,9 +644,5 @@ impl Worker {
 
 /// Numbers → listing index, for callers that need it.
 pub fn index_by_number(listing: &[Listing]) -> HashMap<u32, usize> {
-    listing
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.number, i))
-        .collect()
+    listing.iter().enumerate().map(|(i, l)| (l.number, i)).collect()
 }
