@@ -1,5 +1,7 @@
 //! What popdoc connects to and how it logs in: an [`Account`], built from
-//! a URL and command-line options (and, later, from the config file).
+//! a URL and command-line options, or from the config file (`config`).
+//! Holds no secret in the clear: a password from the config file is a
+//! [`SecretString`], and nothing here prints one.
 //!
 //! URL forms: `pop3s://USER@HOST[:PORT]` (TLS from the start, port 995)
 //! and `pop3://USER@HOST[:PORT]` (STLS required, port 110). A password in
@@ -8,11 +10,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::worker::conn::LoginMethod;
 use crate::worker::transport::{CertCheck, Endpoint, Security};
 
 /// Where the secret (password or OAuth2 token) comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` is written by hand: a password held here prints as `***`.
+#[derive(Clone)]
 pub enum SecretSource {
     /// An environment variable holding the password.
     Env(String),
@@ -20,11 +26,81 @@ pub enum SecretSource {
     Command(String),
     /// A shell command whose first output line is an OAuth2 bearer token.
     TokenCommand(String),
+    /// The OS keyring (Secret Service, macOS Keychain, Windows Credential
+    /// Manager): the entry `service` / `user` (popdoc uses the service
+    /// `popdoc` and the account name).
+    Keyring { service: String, user: String },
+    /// A password written in the config file (accepted with a warning).
+    ConfigPassword(SecretString),
     /// A password held by the application itself (the demo server).
-    Fixed(String),
+    Fixed(SecretString),
     /// Ask on the terminal.
     Prompt,
 }
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Env(v) => f.debug_tuple("Env").field(v).finish(),
+            SecretSource::Command(c) => f.debug_tuple("Command").field(c).finish(),
+            SecretSource::TokenCommand(c) => f.debug_tuple("TokenCommand").field(c).finish(),
+            SecretSource::Keyring { service, user } => f
+                .debug_struct("Keyring")
+                .field("service", service)
+                .field("user", user)
+                .finish(),
+            SecretSource::ConfigPassword(_) => f.write_str("ConfigPassword(***)"),
+            SecretSource::Fixed(_) => f.write_str("Fixed(***)"),
+            SecretSource::Prompt => f.write_str("Prompt"),
+        }
+    }
+}
+
+impl PartialEq for SecretSource {
+    fn eq(&self, other: &Self) -> bool {
+        use SecretSource::*;
+        match (self, other) {
+            (Env(a), Env(b)) | (Command(a), Command(b)) | (TokenCommand(a), TokenCommand(b)) => {
+                a == b
+            }
+            (
+                Keyring {
+                    service: s1,
+                    user: u1,
+                },
+                Keyring {
+                    service: s2,
+                    user: u2,
+                },
+            ) => s1 == s2 && u1 == u2,
+            (ConfigPassword(a), ConfigPassword(b)) | (Fixed(a), Fixed(b)) => {
+                a.expose_secret() == b.expose_secret()
+            }
+            (Prompt, Prompt) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SecretSource {}
+
+impl SecretSource {
+    /// The keyring entry for the account named `name`.
+    pub fn keyring_for(name: &str) -> SecretSource {
+        SecretSource::Keyring {
+            service: KEYRING_SERVICE.into(),
+            user: name.into(),
+        }
+    }
+
+    /// Whether this source gives an OAuth2 bearer token.
+    pub fn is_token(&self) -> bool {
+        matches!(self, SecretSource::TokenCommand(_))
+    }
+}
+
+/// The keyring service name under which popdoc stores passwords.
+pub const KEYRING_SERVICE: &str = "popdoc";
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -49,6 +125,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_PREVIEW_LINES: u32 = 200;
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The secret source when none is named: `$POPDOC_PASSWORD` when it is
+/// set and not empty, else a prompt.
+pub fn default_secret() -> SecretSource {
+    if std::env::var_os("POPDOC_PASSWORD").is_some_and(|v| !v.is_empty()) {
+        SecretSource::Env("POPDOC_PASSWORD".into())
+    } else {
+        SecretSource::Prompt
+    }
+}
 
 impl Account {
     pub fn endpoint(&self) -> Endpoint {

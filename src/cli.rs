@@ -1,6 +1,7 @@
 //! The command line (clap): `popdoc [ACCOUNT|URL]`, `demo`, `list`, `save`,
-//! and the connection options they share. Only parsing and turning options
-//! into an [`Account`]; no I/O.
+//! `config`, `password`, and the connection options they share. Only
+//! parsing and turning options into an [`Account`] (or changing one from
+//! the config file); no I/O.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,8 +21,15 @@ Examples:
   popdoc list --json pop3s://alice@pop.example.com > messages.json
   popdoc save pop3s://alice@pop.example.com 4 -o big.eml
   popdoc save pop3s://alice@pop.example.com --uidl 00000c6a4f1e2b3d
+  popdoc work                                   open the account \"work\" from the config file
+  popdoc list work                              list it
+  popdoc config path                            where the config file is looked for
+  popdoc password set work                      store its password in the system keyring
 
-Password: from POPDOC_PASSWORD, from --password-command, or asked on the terminal.
+Accounts: a TOML file (see `popdoc config path`); options given on the command
+line override the account's settings.
+Password: from the account's source in the config file, from POPDOC_PASSWORD,
+from --password-command, or asked on the terminal.
 Nothing is ever deleted on the server unless you commit in the interface (c, then y).";
 
 #[derive(Debug, Parser)]
@@ -36,17 +44,26 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// URL of the mailbox to open in the full-screen interface:
-    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
-    #[arg(value_name = "URL")]
+    /// Account name from the config file, or URL of the mailbox:
+    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]. Without it:
+    /// the default or only account, or a choice of them
+    #[arg(value_name = "ACCOUNT|URL")]
     pub target: Option<String>,
 
     #[command(flatten)]
     pub conn: ConnArgs,
 
+    /// Folder for saved messages (default: popdoc in your download folder)
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+
     /// Write a debug log (never passwords) to FILE
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
+
+    /// Read accounts from this file (default: $POPDOC_CONFIG, else popdoc.toml in the config folder)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +76,34 @@ pub enum Command {
     Save(SaveArgs),
     /// Diagnose a POP3 or SMTP server: stage timings, TLS, capabilities, login, mailbox sanity
     Check(CheckArgs),
+    /// About the config file: `popdoc config path`
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Store or remove an account's password in the system keyring
+    #[command(subcommand)]
+    Password(PasswordCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print where the config file is looked for, and whether it exists
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Ask for the password (or read a line from standard input) and store it for ACCOUNT
+    Set {
+        /// Account name from the config file
+        #[arg(value_name = "ACCOUNT")]
+        account: String,
+    },
+    /// Remove ACCOUNT's password from the keyring
+    Delete {
+        /// Account name from the config file
+        #[arg(value_name = "ACCOUNT")]
+        account: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -66,12 +111,18 @@ pub struct DemoArgs {
     /// Make the demo server slow (about 2 MB/s and 150 ms per reply), to see progress and cancel at work
     #[arg(long)]
     pub slow: bool,
+    /// Folder for messages saved in the demo (default: popdoc-demo-saved in the temporary folder)
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+    /// Serve the demo mailbox from this new or empty folder and keep it afterwards (to see what a commit removed)
+    #[arg(long, value_name = "DIR")]
+    pub mailbox_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
-    #[arg(value_name = "URL")]
+    /// Account name from the config file, or pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+    #[arg(value_name = "ACCOUNT|URL")]
     pub target: String,
     /// Print JSON instead of a table
     #[arg(long)]
@@ -82,8 +133,8 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
-    #[arg(value_name = "URL")]
+    /// Account name from the config file, or pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+    #[arg(value_name = "ACCOUNT|URL")]
     pub target: String,
     /// Message number (as `popdoc list` shows it)
     #[arg(
@@ -166,78 +217,83 @@ pub struct ConnArgs {
     /// Do not check the server's certificate at all (encrypted but not authenticated)
     #[arg(long, conflicts_with_all = ["ca_file", "fingerprint"])]
     pub insecure_no_verify: bool,
-    /// With pop3://, do not use STLS: send the password UNENCRYPTED
+    /// With pop3:// (or tls = "starttls"), do not use STLS: send the password UNENCRYPTED
     #[arg(long)]
     pub plaintext: bool,
-    /// Login method: auto, plain, login, user, apop, xoauth2, oauthbearer
-    #[arg(long, value_name = "METHOD", default_value = "auto")]
-    pub login: String,
-    /// Seconds to wait for each reply before giving up
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
-    /// Seconds to wait for the connection and TLS handshake
-    #[arg(long, value_name = "SECS", default_value_t = 20)]
-    pub connect_timeout: u64,
+    /// Login method: auto, plain, login, user, apop, xoauth2, oauthbearer [default: auto]
+    #[arg(long, value_name = "METHOD")]
+    pub login: Option<String>,
+    /// Seconds to wait for each reply before giving up [default: 60]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Seconds to wait for the connection and TLS handshake [default: 20]
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
 }
 
 impl ConnArgs {
     /// An account from a URL and these options.
     pub fn account(&self, url: &str) -> Result<Account, String> {
         let parts = account::parse_url(url)?;
-        let security = if self.plaintext {
-            if parts.security == Security::Implicit {
-                return Err(
-                    "--plaintext goes with pop3:// URLs; pop3s:// is always encrypted".into(),
-                );
-            }
-            Security::Plaintext
-        } else {
-            parts.security
-        };
-        let cert = if let Some(path) = &self.ca_file {
-            CertCheck::ExtraCa(path.clone())
-        } else if let Some(fp) = &self.fingerprint {
-            CertCheck::Pin(parse_fingerprint(fp).ok_or_else(|| {
-                format!("\"{fp}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
-            })?)
-        } else if self.insecure_no_verify {
-            CertCheck::NoVerify
-        } else {
-            CertCheck::System
-        };
-        let login = LoginMethod::parse(&self.login).ok_or_else(|| {
-            format!(
-                "unknown login method \"{}\"; use auto, plain, login, user, apop, xoauth2 or oauthbearer",
-                self.login
-            )
-        })?;
-        let secret = if let Some(cmd) = &self.oauth_token_command {
-            SecretSource::TokenCommand(cmd.clone())
-        } else if let Some(cmd) = &self.password_command {
-            SecretSource::Command(cmd.clone())
-        } else if std::env::var_os("POPDOC_PASSWORD").is_some() {
-            SecretSource::Env("POPDOC_PASSWORD".into())
-        } else {
-            SecretSource::Prompt
-        };
-        if self.timeout == 0 || self.connect_timeout == 0 {
-            return Err("timeouts must be at least 1 second".into());
-        }
-        Ok(Account {
+        let mut a = Account {
             label: url.to_string(),
             host: parts.host,
             port: parts.port,
             user: parts.user,
-            security,
-            cert,
-            login,
-            secret,
-            timeout: Duration::from_secs(self.timeout),
-            connect_timeout: Duration::from_secs(self.connect_timeout),
+            security: parts.security,
+            cert: CertCheck::System,
+            login: LoginMethod::Auto,
+            secret: account::default_secret(),
+            timeout: account::DEFAULT_TIMEOUT,
+            connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
             save_dir: None,
             preview_lines: account::DEFAULT_PREVIEW_LINES,
             keepalive: Some(account::DEFAULT_KEEPALIVE),
-        })
+        };
+        self.apply(&mut a)?;
+        Ok(a)
+    }
+
+    /// Changes `a` by the options given: each option given replaces the
+    /// account's setting; options not given leave it alone.
+    pub fn apply(&self, a: &mut Account) -> Result<(), String> {
+        if self.plaintext {
+            if a.security == Security::Implicit {
+                return Err("--plaintext goes with pop3:// URLs and tls = \"starttls\" accounts; pop3s:// and tls = \"implicit\" are always encrypted".into());
+            }
+            a.security = Security::Plaintext;
+        }
+        if let Some(path) = &self.ca_file {
+            a.cert = CertCheck::ExtraCa(path.clone());
+        } else if let Some(fp) = &self.fingerprint {
+            a.cert = CertCheck::Pin(parse_fingerprint(fp).ok_or_else(|| {
+                format!("\"{fp}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+            })?);
+        } else if self.insecure_no_verify {
+            a.cert = CertCheck::NoVerify;
+        }
+        if let Some(login) = &self.login {
+            a.login = LoginMethod::parse(login).ok_or_else(|| {
+                format!(
+                    "unknown login method \"{login}\"; use auto, plain, login, user, apop, xoauth2 or oauthbearer"
+                )
+            })?;
+        }
+        if let Some(cmd) = &self.oauth_token_command {
+            a.secret = SecretSource::TokenCommand(cmd.clone());
+        } else if let Some(cmd) = &self.password_command {
+            a.secret = SecretSource::Command(cmd.clone());
+        }
+        if self.timeout == Some(0) || self.connect_timeout == Some(0) {
+            return Err("timeouts must be at least 1 second".into());
+        }
+        if let Some(t) = self.timeout {
+            a.timeout = Duration::from_secs(t);
+        }
+        if let Some(t) = self.connect_timeout {
+            a.connect_timeout = Duration::from_secs(t);
+        }
+        Ok(())
     }
 }
 
@@ -272,12 +328,36 @@ mod tests {
     }
 
     #[test]
+    fn config_and_password_commands() {
+        let c = Cli::try_parse_from(["popdoc", "work", "--config", "/x.toml"]).unwrap();
+        assert_eq!(c.target.as_deref(), Some("work"));
+        assert_eq!(c.config.as_deref(), Some(std::path::Path::new("/x.toml")));
+        let c = Cli::try_parse_from(["popdoc", "config", "path", "--config", "/y"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Config(ConfigCommand::Path))
+        ));
+        assert_eq!(c.config.as_deref(), Some(std::path::Path::new("/y")));
+        let c = Cli::try_parse_from(["popdoc", "password", "set", "work"]).unwrap();
+        assert!(
+            matches!(c.command, Some(Command::Password(PasswordCommand::Set { account })) if account == "work")
+        );
+        assert!(Cli::try_parse_from(["popdoc", "password", "delete"]).is_err());
+        let c = Cli::try_parse_from(["popdoc", "list", "work", "--timeout", "5"]).unwrap();
+        let Some(Command::List(l)) = c.command else {
+            panic!()
+        };
+        assert_eq!((l.target.as_str(), l.conn.timeout), ("work", Some(5)));
+        assert_eq!(l.conn.login, None, "not given, so the account's stays");
+    }
+
+    #[test]
     fn options_become_an_account() {
         let args = ConnArgs {
             fingerprint: Some("AB:".repeat(31) + "AB"),
-            login: "APOP".into(),
-            timeout: 5,
-            connect_timeout: 5,
+            login: Some("APOP".into()),
+            timeout: Some(5),
+            connect_timeout: Some(5),
             password_command: Some("pass show mail".into()),
             ..Default::default()
         };
@@ -288,9 +368,6 @@ mod tests {
         assert_eq!(a.secret, SecretSource::Command("pass show mail".into()));
         let plain = ConnArgs {
             plaintext: true,
-            login: "auto".into(),
-            timeout: 1,
-            connect_timeout: 1,
             ..Default::default()
         };
         assert_eq!(
@@ -299,9 +376,7 @@ mod tests {
         );
         assert!(plain.account("pop3s://u@h").is_err());
         let bad = ConnArgs {
-            login: "kerberos".into(),
-            timeout: 1,
-            connect_timeout: 1,
+            login: Some("kerberos".into()),
             ..Default::default()
         };
         assert!(

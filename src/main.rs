@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popdoc::cli::{Cli, Command};
+use popdoc::cli::{Cli, Command, ConfigCommand, ConnArgs, PasswordCommand};
 use popdoc::cmd;
+use popdoc::config::Resolved;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,20 +27,23 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config = cli.config.clone();
+    let config = config.as_deref();
     if let Some(Command::Check(args)) = &cli.command {
-        let code = runtime.block_on(popdoc::check::run(args));
+        let resolve = |target: &str, conn: &ConnArgs| one_account(target, conn, config);
+        let code = runtime.block_on(popdoc::check::run(args, &resolve));
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
             Some(Command::List(args)) => {
-                let account = args.conn.account(&args.target)?;
+                let account = one_account(&args.target, &args.conn, config)?;
                 cmd::list::run(&account, args.json)
                     .await
                     .map_err(|e| e.to_string())
             }
             Some(Command::Save(args)) => {
-                let account = args.conn.account(&args.target)?;
+                let account = one_account(&args.target, &args.conn, config)?;
                 let req = cmd::save::Request {
                     number: args.number,
                     uidl: args.uidl,
@@ -51,10 +55,48 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())
             }
             Some(Command::Check(_)) => unreachable!("handled above"),
-            Some(Command::Demo(_)) | None => Err(
-                "the full-screen interface is not built yet; use `popdoc list` or `popdoc save`"
-                    .into(),
-            ),
+            Some(Command::Config(ConfigCommand::Path)) => cmd::config::path(config),
+            Some(Command::Password(PasswordCommand::Set { account })) => {
+                cmd::password::set(config, &account)
+            }
+            Some(Command::Password(PasswordCommand::Delete { account })) => {
+                cmd::password::delete(config, &account)
+            }
+            Some(Command::Demo(args)) => {
+                cmd::demo::run(cmd::demo::DemoOptions {
+                    slow: args.slow,
+                    save_dir: args.save_dir,
+                    mailbox_dir: args.mailbox_dir,
+                })
+                .await
+            }
+            None => {
+                let mut account = match resolve(cli.target.as_deref(), &cli.conn, config)? {
+                    Resolved::One(a) => a,
+                    // Until the interface has its own account picker.
+                    Resolved::Pick(all) => {
+                        let names: Vec<&str> = all.iter().map(|a| a.label.as_str()).collect();
+                        return Err(format!(
+                            "the config has several accounts ({}) and no default; say which: popdoc NAME, or set default = \"NAME\" at the top of the file",
+                            names.join(", ")
+                        ));
+                    }
+                    Resolved::None => {
+                        return Err("say which mailbox to open: popdoc pop3s://USER@HOST, or an account from the config file (see `popdoc config path`); or try `popdoc demo`; `popdoc --help` shows more".to_string());
+                    }
+                };
+                if cli.save_dir.is_some() {
+                    account.save_dir = cli.save_dir.clone();
+                }
+                popdoc::runtime::run(
+                    account,
+                    popdoc::runtime::Options {
+                        save_dir: popdoc::runtime::default_save_dir(),
+                        color: popdoc::runtime::color_wanted(),
+                    },
+                )
+                .await
+            }
         }
     });
     match result {
@@ -64,6 +106,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The account or URL a command names, after printing config warnings.
+fn one_account(
+    target: &str,
+    conn: &ConnArgs,
+    config: Option<&std::path::Path>,
+) -> Result<popdoc::account::Account, String> {
+    match resolve(Some(target), conn, config)? {
+        Resolved::One(a) => Ok(a),
+        _ => Err(format!("\"{target}\" names no account")),
+    }
+}
+
+/// `config::resolve`, with its warnings printed on stderr.
+fn resolve(
+    target: Option<&str>,
+    conn: &ConnArgs,
+    config: Option<&std::path::Path>,
+) -> Result<Resolved, String> {
+    let r = popdoc::config::resolve(target, conn, config).map_err(|e| e.to_string())?;
+    for w in &r.warnings {
+        eprintln!("popdoc: warning: {w}");
+    }
+    Ok(r.resolved)
 }
 
 fn init_log(path: &std::path::Path) -> std::io::Result<()> {

@@ -239,12 +239,13 @@ pub fn file_name(summary: Option<&Summary>, uidl: Option<&str>, number: u32) -> 
     format!("{}.eml", name.join("_"))
 }
 
-/// Keeps letters, digits and `.-+@`; other runs become one `-`.
+/// Keeps letters, digits and `.+@`; every other run (dashes included)
+/// becomes one `-`.
 fn sanitize(s: &str, max_bytes: usize) -> String {
     let mut out = String::new();
     let mut dash = false;
     for c in s.chars() {
-        let keep = c.is_alphanumeric() || matches!(c, '.' | '-' | '+' | '@');
+        let keep = c.is_alphanumeric() || matches!(c, '.' | '+' | '@');
         if keep {
             if out.len() + c.len_utf8() > max_bytes {
                 break;

@@ -595,12 +595,7 @@ async fn report_from_an_open_session_sends_nothing() {
     conn.retr_to(2, &mut file, &mut |_| {}, None).await.unwrap();
     let before = s.received().len();
 
-    let args = popdoc::cli::ConnArgs {
-        login: "auto".into(),
-        timeout: 5,
-        connect_timeout: 5,
-        ..Default::default()
-    };
+    let args = popdoc::cli::ConnArgs::default();
     let account = args
         .account(&format!("pop3s://ann@127.0.0.1:{}", s.port()))
         .unwrap();

@@ -44,33 +44,150 @@ const N: KeyModifiers = KeyModifiers::NONE;
 const S: KeyModifiers = KeyModifiers::SHIFT;
 
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)], action: Action::Down, help: "next message" },
-    Binding { keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)], action: Action::Up, help: "previous message" },
-    Binding { keys: &[(KeyCode::PageDown, N), (KeyCode::Char('f'), KeyModifiers::CONTROL)], action: Action::PageDown, help: "page down" },
-    Binding { keys: &[(KeyCode::PageUp, N), (KeyCode::Char('b'), KeyModifiers::CONTROL)], action: Action::PageUp, help: "page up" },
-    Binding { keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)], action: Action::Top, help: "first message" },
-    Binding { keys: &[(KeyCode::Char('G'), S), (KeyCode::End, N)], action: Action::Bottom, help: "last message" },
-    Binding { keys: &[(KeyCode::Char('L'), S)], action: Action::Largest, help: "jump to the largest message" },
-    Binding { keys: &[(KeyCode::Enter, N), (KeyCode::Char('l'), N)], action: Action::Open, help: "preview (headers, first lines, parts; no download)" },
-    Binding { keys: &[(KeyCode::Char('h'), N), (KeyCode::Esc, N)], action: Action::Close, help: "close the preview / cancel / clear the filter" },
-    Binding { keys: &[(KeyCode::Char(' '), N)], action: Action::PreviewDown, help: "scroll the preview down" },
-    Binding { keys: &[(KeyCode::Backspace, N)], action: Action::PreviewUp, help: "scroll the preview up" },
-    Binding { keys: &[(KeyCode::Char('H'), S)], action: Action::RawHeaders, help: "all raw headers in the preview" },
-    Binding { keys: &[(KeyCode::Char('s'), N)], action: Action::Save, help: "save the message to a file (RETR)" },
-    Binding { keys: &[(KeyCode::Char('S'), S)], action: Action::SaveThenMark, help: "save, then mark for deletion once verified" },
-    Binding { keys: &[(KeyCode::Char('d'), N)], action: Action::ToggleMark, help: "mark / unmark for deletion" },
-    Binding { keys: &[(KeyCode::Char('D'), S)], action: Action::ToggleMarkShown, help: "mark / unmark every message shown" },
-    Binding { keys: &[(KeyCode::Char('u'), N)], action: Action::Unmark, help: "unmark" },
-    Binding { keys: &[(KeyCode::Char('U'), S)], action: Action::UnmarkAll, help: "unmark all (RSET)" },
-    Binding { keys: &[(KeyCode::Char('c'), N)], action: Action::Commit, help: "commit: delete the marked messages (asks first)" },
-    Binding { keys: &[(KeyCode::Char('o'), N)], action: Action::Sort, help: "sort by number, size, date, from, subject" },
-    Binding { keys: &[(KeyCode::Char('O'), S)], action: Action::Reverse, help: "reverse the sort" },
-    Binding { keys: &[(KeyCode::Char('/'), N)], action: Action::Filter, help: "filter (type to narrow, Enter keeps, Esc clears)" },
-    Binding { keys: &[(KeyCode::Char('t'), N)], action: Action::Transcript, help: "show the transcript" },
-    Binding { keys: &[(KeyCode::Char('w'), N)], action: Action::WriteTranscript, help: "write the transcript to a file" },
-    Binding { keys: &[(KeyCode::Char('r'), N)], action: Action::Retry, help: "reconnect" },
-    Binding { keys: &[(KeyCode::Char('?'), N), (KeyCode::F(1), N)], action: Action::Help, help: "this help" },
-    Binding { keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), KeyModifiers::CONTROL)], action: Action::Quit, help: "quit (asks when messages are marked)" },
+    Binding {
+        keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
+        action: Action::Down,
+        help: "next message",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
+        action: Action::Up,
+        help: "previous message",
+    },
+    Binding {
+        keys: &[
+            (KeyCode::PageDown, N),
+            (KeyCode::Char('f'), KeyModifiers::CONTROL),
+        ],
+        action: Action::PageDown,
+        help: "page down",
+    },
+    Binding {
+        keys: &[
+            (KeyCode::PageUp, N),
+            (KeyCode::Char('b'), KeyModifiers::CONTROL),
+        ],
+        action: Action::PageUp,
+        help: "page up",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
+        action: Action::Top,
+        help: "first message",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('G'), S), (KeyCode::End, N)],
+        action: Action::Bottom,
+        help: "last message",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('L'), S)],
+        action: Action::Largest,
+        help: "jump to the largest message",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, N), (KeyCode::Char('l'), N)],
+        action: Action::Open,
+        help: "preview (headers, first lines, parts; no download)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('h'), N), (KeyCode::Esc, N)],
+        action: Action::Close,
+        help: "close the preview / cancel / clear the filter",
+    },
+    Binding {
+        keys: &[(KeyCode::Char(' '), N)],
+        action: Action::PreviewDown,
+        help: "scroll the preview down",
+    },
+    Binding {
+        keys: &[(KeyCode::Backspace, N)],
+        action: Action::PreviewUp,
+        help: "scroll the preview up",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('H'), S)],
+        action: Action::RawHeaders,
+        help: "all raw headers in the preview",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('s'), N)],
+        action: Action::Save,
+        help: "save the message to a file (RETR)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('S'), S)],
+        action: Action::SaveThenMark,
+        help: "save, then mark for deletion once verified",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('d'), N)],
+        action: Action::ToggleMark,
+        help: "mark / unmark for deletion",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('D'), S)],
+        action: Action::ToggleMarkShown,
+        help: "mark / unmark every message shown",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('u'), N)],
+        action: Action::Unmark,
+        help: "unmark",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('U'), S)],
+        action: Action::UnmarkAll,
+        help: "unmark all (RSET)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('c'), N)],
+        action: Action::Commit,
+        help: "commit: delete the marked messages (asks first)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('o'), N)],
+        action: Action::Sort,
+        help: "sort by number, size, date, from, subject",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('O'), S)],
+        action: Action::Reverse,
+        help: "reverse the sort",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('/'), N)],
+        action: Action::Filter,
+        help: "filter (type to narrow, Enter keeps, Esc clears)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('t'), N)],
+        action: Action::Transcript,
+        help: "show the transcript",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('w'), N)],
+        action: Action::WriteTranscript,
+        help: "write the transcript to a file",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('r'), N)],
+        action: Action::Retry,
+        help: "reconnect",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('?'), N), (KeyCode::F(1), N)],
+        action: Action::Help,
+        help: "this help",
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('q'), N),
+            (KeyCode::Char('c'), KeyModifiers::CONTROL),
+        ],
+        action: Action::Quit,
+        help: "quit (asks when messages are marked)",
+    },
 ];
 
 /// The action bound to a key on the list screen.
@@ -142,7 +259,10 @@ mod tests {
         assert_eq!(action_for(&shifted), Some(Action::Bottom));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action_for(&ctrl_c), Some(Action::Quit));
-        assert_eq!(action_for(&KeyEvent::new(KeyCode::Char('c'), N)), Some(Action::Commit));
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Char('c'), N)),
+            Some(Action::Commit)
+        );
         assert_eq!(action_for(&KeyEvent::new(KeyCode::Char('x'), N)), None);
     }
 

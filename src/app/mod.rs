@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::mail::{Preview, Summary};
+use crate::worker::Stage;
 use crate::worker::log::Line;
 use crate::worker::run::{Mark, Request, SessionInfo};
-use crate::worker::Stage;
 
 pub use update::update;
 
@@ -27,6 +27,8 @@ pub enum Msg {
     Scroll(i32),
     Resize(u16, u16),
     Worker(crate::worker::run::Event),
+    /// A file the runtime wrote for an [`Effect::WriteFile`].
+    Written(Result<PathBuf, String>),
 }
 
 /// What the runtime must do.
@@ -40,6 +42,8 @@ pub enum Effect {
     WriteFile { path: PathBuf, contents: String },
     /// Leave the program (after the worker has shut down).
     Quit,
+    /// Log in with this password (start the worker, or tell it).
+    Login(secrecy::SecretString),
 }
 
 /// One message on the server.
@@ -156,11 +160,59 @@ pub enum Dialog {
     },
     /// Quit with marks pending.
     Quit,
+    /// Ask for the password, masked (the account has no other source).
+    Password {
+        input: PasswordInput,
+        /// Why it is asked again (the server refused the last one).
+        message: Option<String>,
+    },
+}
+
+/// Typed password characters: never shown, never in `Debug`, wiped on drop.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PasswordInput(String);
+
+impl PasswordInput {
+    pub fn push(&mut self, c: char) {
+        self.0.push(c);
+    }
+
+    pub fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// Characters typed (for the mask).
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Hands the password over as a secret and clears the input.
+    pub fn take(&mut self) -> secrecy::SecretString {
+        secrecy::SecretString::from(std::mem::take(&mut self.0))
+    }
+}
+
+impl std::fmt::Debug for PasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordInput(***)")
+    }
+}
+
+impl Drop for PasswordInput {
+    fn drop(&mut self) {
+        secrecy::zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
-    Help,
+    /// `scroll`: the first line shown.
+    Help { scroll: usize },
+    /// `scroll`: the first line shown (`usize::MAX`: follow the end).
     Transcript { scroll: usize },
 }
 
@@ -176,6 +228,8 @@ pub struct App {
     pub account: String,
     pub info: Option<SessionInfo>,
     pub conn: Conn,
+    /// The listing of this session has arrived.
+    pub listed: bool,
     pub rows: Vec<Row>,
     /// Indices into `rows`, filtered and sorted: what the list shows.
     pub view: Vec<usize>,
@@ -208,6 +262,9 @@ pub struct App {
     pub quit_after_commit: bool,
     /// The user asked to quit; waiting for the worker to end.
     pub quitting: bool,
+    /// The password is typed into the app (no other source); a refused
+    /// login asks again.
+    pub asks_password: bool,
     next_id: u64,
     /// The session's rows that had headers, by key, kept across reconnects.
     known: HashMap<String, Summary>,
@@ -217,7 +274,12 @@ pub struct App {
 const TRANSCRIPT_KEEP: usize = 5000;
 
 impl App {
-    pub fn new(account: String, save_dir: PathBuf, preview_lines: u32, tz: jiff::tz::TimeZone) -> App {
+    pub fn new(
+        account: String,
+        save_dir: PathBuf,
+        preview_lines: u32,
+        tz: jiff::tz::TimeZone,
+    ) -> App {
         App {
             account,
             info: None,
@@ -225,6 +287,7 @@ impl App {
                 stage: Stage::Connect,
                 done: Vec::new(),
             },
+            listed: false,
             rows: Vec::new(),
             view: Vec::new(),
             selected: 0,
@@ -251,9 +314,19 @@ impl App {
             color: true,
             quit_after_commit: false,
             quitting: false,
+            asks_password: false,
             next_id: 1,
             known: HashMap::new(),
         }
+    }
+
+    /// Starts with the password dialog; nothing connects until it is given.
+    pub fn ask_password(&mut self) {
+        self.asks_password = true;
+        self.dialog = Some(Dialog::Password {
+            input: PasswordInput::default(),
+            message: None,
+        });
     }
 
     fn id(&mut self) -> u64 {

@@ -4,9 +4,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio_util::sync::CancellationToken;
 
-use super::keys::{action_for, Action};
+use super::keys::{Action, action_for};
 use super::{
-    App, Conn, Dialog, Effect, Msg, Overlay, PreviewContent, PreviewState, Row, SaveState, StatusKind,
+    App, Conn, Dialog, Effect, Msg, Overlay, PreviewContent, PreviewState, Row, SaveState,
+    StatusKind,
 };
 use crate::store::{self, Collision};
 use crate::util::human_size;
@@ -27,7 +28,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     scroll: scroll.saturating_add_signed(delta as isize),
                 });
             }
-            Some(Overlay::Help) => {}
+            Some(Overlay::Help { .. }) => {}
             None if app.dialog.is_none() => move_by(app, delta as isize, &mut fx),
             None => {}
         },
@@ -37,12 +38,48 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Worker(event) => on_event(app, event, &mut fx),
+        Msg::Written(Ok(path)) => {
+            app.status(StatusKind::Success, format!("wrote {}", path.display()))
+        }
+        Msg::Written(Err(e)) => app.status(StatusKind::Error, e),
     }
     fx
 }
 
 fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     if app.quitting {
+        return;
+    }
+    if let Some(Dialog::Password { input, .. }) = &mut app.dialog {
+        match key.code {
+            KeyCode::Enter if !input.is_empty() => {
+                let secret = input.take();
+                app.dialog = None;
+                app.conn = Conn::Connecting {
+                    stage: crate::worker::Stage::Connect,
+                    done: Vec::new(),
+                };
+                fx.push(Effect::Login(secret));
+            }
+            KeyCode::Backspace => input.pop(),
+            KeyCode::Esc => {
+                app.dialog = None;
+                if app.conn == Conn::Ready {
+                    return;
+                }
+                app.quitting = true;
+                fx.push(Effect::Pop(Request::Shutdown));
+                fx.push(Effect::Quit);
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                app.dialog = None;
+                app.quitting = true;
+                fx.push(Effect::Pop(Request::Shutdown));
+                fx.push(Effect::Quit);
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+            _ => {}
+        }
         return;
     }
     if let Some(dialog) = app.dialog.clone() {
@@ -87,9 +124,17 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Action::PreviewDown | Action::PreviewUp => {
-            let step = (crate::ui::layout::areas(app.width, app.height, true).preview.height as i32 - 3).max(1);
+            let step = (crate::ui::layout::areas(app.width, app.height, true)
+                .preview
+                .height as i32
+                - 3)
+            .max(1);
             if let Some(p) = &mut app.preview {
-                let delta = if action == Action::PreviewDown { step } else { -step };
+                let delta = if action == Action::PreviewDown {
+                    step
+                } else {
+                    -step
+                };
                 p.scroll = (p.scroll as i32 + delta).clamp(0, u16::MAX as i32) as u16;
             }
         }
@@ -120,7 +165,10 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 for k in &keys {
                     app.marks.remove(k);
                 }
-                app.status(StatusKind::Info, format!("unmarked {} messages", keys.len()));
+                app.status(
+                    StatusKind::Info,
+                    format!("unmarked {} messages", keys.len()),
+                );
             } else {
                 let n = keys.len();
                 app.marks.extend(keys);
@@ -147,11 +195,20 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         Action::Commit => {
             if app.marks.is_empty() {
-                app.status(StatusKind::Info, "nothing is marked for deletion (d marks a message)");
+                app.status(
+                    StatusKind::Info,
+                    "nothing is marked for deletion (d marks a message)",
+                );
             } else if app.conn != Conn::Ready {
-                app.status(StatusKind::Error, "not connected: press r to reconnect first");
+                app.status(
+                    StatusKind::Error,
+                    "not connected: press r to reconnect first",
+                );
             } else if app.save.is_some() {
-                app.status(StatusKind::Info, "a save is running; commit when it is done");
+                app.status(
+                    StatusKind::Info,
+                    "a save is running; commit when it is done",
+                );
             } else {
                 app.dialog = Some(Dialog::Commit);
             }
@@ -159,7 +216,11 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::Sort => {
             app.sort = app.sort.next();
             app.rebuild_view();
-            let text = format!("sorted by {}{}", app.sort.label(), if app.reverse { ", reversed" } else { "" });
+            let text = format!(
+                "sorted by {}{}",
+                app.sort.label(),
+                if app.reverse { ", reversed" } else { "" }
+            );
             app.status(StatusKind::Info, text);
             prioritize(app, fx);
         }
@@ -177,7 +238,10 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::WriteTranscript => write_transcript(app, fx),
         Action::Retry => {
             if app.save.is_some() {
-                app.status(StatusKind::Info, "a save is running; press Esc to cancel it first");
+                app.status(
+                    StatusKind::Info,
+                    "a save is running; press Esc to cancel it first",
+                );
                 return;
             }
             app.conn = Conn::Connecting {
@@ -188,7 +252,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.status(StatusKind::Info, "reconnecting…");
             fx.push(Effect::Pop(Request::Connect));
         }
-        Action::Help => app.overlay = Some(Overlay::Help),
+        Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Quit => {
             if !app.marks.is_empty() && app.conn == Conn::Ready {
                 app.dialog = Some(Dialog::Quit);
@@ -204,7 +268,10 @@ fn quit(app: &mut App, fx: &mut Vec<Effect>) {
         fx.push(Effect::Cancel(s.cancel.clone()));
     }
     app.quitting = true;
-    app.status(StatusKind::Info, "closing the connection (nothing is deleted)…");
+    app.status(
+        StatusKind::Info,
+        "closing the connection (nothing is deleted)…",
+    );
     fx.push(Effect::Pop(Request::Shutdown));
 }
 
@@ -293,7 +360,10 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         return;
     };
     if app.save.is_some() {
-        app.status(StatusKind::Info, "a save is already running (Esc cancels it)");
+        app.status(
+            StatusKind::Info,
+            "a save is already running (Esc cancels it)",
+        );
         return;
     }
     if app.conn != Conn::Ready {
@@ -308,7 +378,11 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         id,
         key: row.key(),
         number: row.number,
-        subject: row.summary.as_ref().map(|s| s.subject.clone()).unwrap_or_default(),
+        subject: row
+            .summary
+            .as_ref()
+            .map(|s| s.subject.clone())
+            .unwrap_or_default(),
         bytes: 0,
         total: row.size,
         elapsed: Default::default(),
@@ -346,13 +420,18 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
         contents.push_str(&l.render());
         contents.push('\n');
     }
-    app.status(StatusKind::Info, format!("writing the transcript to {}", path.display()));
+    app.status(
+        StatusKind::Info,
+        format!("writing the transcript to {}", path.display()),
+    );
     fx.push(Effect::WriteFile { path, contents });
 }
 
 fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>) {
     let ch = match key.code {
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c.to_ascii_lowercase()),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            Some(c.to_ascii_lowercase())
+        }
         _ => None,
     };
     let esc = key.code == KeyCode::Esc;
@@ -362,7 +441,10 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 let mut marks: Vec<_> = app.marked_rows().map(Row::mark).collect();
                 marks.sort_by_key(|m| m.number);
                 app.dialog = Some(Dialog::Committing);
-                app.status(StatusKind::Info, format!("deleting {} messages…", marks.len()));
+                app.status(
+                    StatusKind::Info,
+                    format!("deleting {} messages…", marks.len()),
+                );
                 fx.push(Effect::Pop(Request::Commit(marks)));
             } else if ch == Some('n') || esc {
                 app.dialog = None;
@@ -370,7 +452,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 app.status(StatusKind::Info, "nothing was deleted");
             }
         }
-        Dialog::Committing => {}
+        Dialog::Committing | Dialog::Password { .. } => {}
         Dialog::CommitRefused { accepted, .. } => {
             if ch == Some('y') && !accepted.is_empty() {
                 app.dialog = Some(Dialog::Committing);
@@ -379,7 +461,10 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
                 app.dialog = None;
                 app.quit_after_commit = false;
                 fx.push(Effect::Pop(Request::Reset));
-                app.status(StatusKind::Info, "nothing was deleted (RSET); the marks are kept");
+                app.status(
+                    StatusKind::Info,
+                    "nothing was deleted (RSET); the marks are kept",
+                );
             }
         }
         Dialog::Quit => match ch {
@@ -399,30 +484,36 @@ fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>
 
 fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effect>) {
     let close = matches!(key.code, KeyCode::Esc | KeyCode::Char('q'));
-    match overlay {
-        Overlay::Help => {
-            if close || matches!(key.code, KeyCode::Char('?') | KeyCode::F(1)) {
-                app.overlay = None;
-            }
+    // Both overlays fill the screen inside a border.
+    let rows = app.height.saturating_sub(2) as usize;
+    let (scroll, total) = match overlay {
+        Overlay::Help { scroll } => (scroll, crate::ui::overlay::help_lines()),
+        Overlay::Transcript { scroll } => (scroll, app.transcript.len()),
+    };
+    let max = total.saturating_sub(rows);
+    let at = scroll.min(max);
+    let page = rows.max(1) as isize;
+    let to = |d: isize| at.saturating_add_signed(d).min(max);
+    let new_scroll = match action_for(&key) {
+        _ if close => None,
+        Some(Action::Down) => Some(to(1)),
+        Some(Action::Up) => Some(to(-1)),
+        Some(Action::PageDown) | Some(Action::PreviewDown) => Some(to(page)),
+        Some(Action::PageUp) | Some(Action::PreviewUp) => Some(to(-page)),
+        Some(Action::Top) => Some(0),
+        Some(Action::Bottom) => Some(max),
+        Some(Action::Help) if matches!(overlay, Overlay::Help { .. }) => None,
+        Some(Action::Transcript) if matches!(overlay, Overlay::Transcript { .. }) => None,
+        Some(Action::WriteTranscript) if matches!(overlay, Overlay::Transcript { .. }) => {
+            write_transcript(app, fx);
+            Some(at)
         }
-        Overlay::Transcript { scroll } => {
-            let page = app.height.saturating_sub(4) as isize;
-            let total = app.transcript.len();
-            let at = scroll.min(total.saturating_sub(1));
-            let to = |d: isize| Some(Overlay::Transcript { scroll: at.saturating_add_signed(d) });
-            match action_for(&key) {
-                _ if close || key.code == KeyCode::Char('t') => app.overlay = None,
-                Some(Action::Down) => app.overlay = to(1),
-                Some(Action::Up) => app.overlay = to(-1),
-                Some(Action::PageDown) => app.overlay = to(page),
-                Some(Action::PageUp) => app.overlay = to(-page),
-                Some(Action::Top) => app.overlay = Some(Overlay::Transcript { scroll: 0 }),
-                Some(Action::Bottom) => app.overlay = Some(Overlay::Transcript { scroll: usize::MAX }),
-                Some(Action::WriteTranscript) => write_transcript(app, fx),
-                _ => {}
-            }
-        }
-    }
+        _ => Some(at),
+    };
+    app.overlay = new_scroll.map(|scroll| match overlay {
+        Overlay::Help { .. } => Overlay::Help { scroll },
+        Overlay::Transcript { .. } => Overlay::Transcript { scroll },
+    });
 }
 
 fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -447,17 +538,25 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::Stage { stage, done } => app.conn = Conn::Connecting { stage, done },
         Event::Connected(info) => {
+            app.listed = false;
             let text = format!("logged in ({}) — listing…", info.method);
             app.info = Some(info);
             app.conn = Conn::Ready;
-            app.status(StatusKind::Info, text);
+            progress_status(app, text);
         }
         Event::Failed(message) => {
+            close_commit_dialog(app);
+            if app.asks_password && message.contains("[AUTH]") {
+                app.dialog = Some(Dialog::Password {
+                    input: Default::default(),
+                    message: Some(message.clone()),
+                });
+            }
             app.status(StatusKind::Error, format!("{message} (r retries)"));
             app.conn = Conn::Failed(message);
-            close_commit_dialog(app);
         }
         Event::Listing(listing) => {
+            app.listed = true;
             let known = &app.known;
             app.rows = listing
                 .into_iter()
@@ -474,7 +573,8 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 })
                 .collect();
             app.headers_done = app.rows.iter().filter(|r| r.summary.is_some()).count();
-            let present: std::collections::HashSet<String> = app.rows.iter().map(Row::key).collect();
+            let present: std::collections::HashSet<String> =
+                app.rows.iter().map(Row::key).collect();
             let before = app.marks.len();
             app.marks.retain(|k| present.contains(k));
             app.saved.retain(|k| present.contains(k));
@@ -487,9 +587,10 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     before - app.marks.len()
                 ));
             }
-            if !matches!(app.status, Some((StatusKind::Success, _))) {
-                app.status(StatusKind::Info, text);
+            if app.info.as_ref().is_some_and(is_gmail) {
+                text = format!("{text}. {GMAIL_NOTE}");
             }
+            progress_status(app, text);
             prioritize(app, fx);
         }
         Event::Headers(batch) => {
@@ -556,10 +657,10 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 Ok(saved) => {
                     app.saved.insert(s.key.clone());
                     let mut text = format!(
-                        "saved {} — {} bytes, SHA-256 {}",
-                        saved.path.display(),
+                        "saved {} bytes, SHA-256 {} → {}",
                         saved.size,
-                        saved.sha256
+                        saved.sha256,
+                        saved.path.display()
                     );
                     let mut kind = StatusKind::Success;
                     if saved.size != list_size {
@@ -607,7 +708,14 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 };
             }
         }
-        Event::CommitRefused { accepted, refused, .. } => {
+        Event::CommitRefused {
+            accepted, refused, ..
+        } => {
+            let text = format!(
+                "the server refused DELE for {} message(s); nothing is deleted until you choose",
+                refused.len()
+            );
+            app.status(StatusKind::Error, text);
             app.dialog = Some(Dialog::CommitRefused { accepted, refused });
         }
         Event::Reset => {}
@@ -619,7 +727,10 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Disconnected(reason) => {
             close_commit_dialog(app);
-            app.status(StatusKind::Error, format!("connection lost: {reason} (r reconnects)"));
+            app.status(
+                StatusKind::Error,
+                format!("connection lost: {reason} (r reconnects)"),
+            );
             app.conn = Conn::Disconnected(reason);
         }
         Event::Ended => {
@@ -627,6 +738,31 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Quit);
             }
         }
+    }
+}
+
+const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark messages as downloaded even without DELE, and Gmail shows only a limited number of messages per POP session (see its POP settings)";
+
+fn is_gmail(info: &crate::worker::run::SessionInfo) -> bool {
+    let host = info
+        .server
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    host.ends_with("gmail.com")
+        || host.ends_with("googlemail.com")
+        || info.greeting.contains("Gpop")
+}
+
+/// Connection progress does not hide the outcome of what the user did
+/// last (a commit's result stays until the next action).
+fn progress_status(app: &mut App, text: String) {
+    if !matches!(app.status, Some((StatusKind::Success, _))) {
+        app.status(StatusKind::Info, text);
     }
 }
 

@@ -26,11 +26,17 @@ pub use report::Report;
 pub use session::report_from_session;
 pub use text::render as render_text;
 
-use crate::cli::CheckArgs;
+use crate::account::Account;
+use crate::cli::{CheckArgs, ConnArgs};
 use report::{EXIT_OTHER, EXIT_USAGE};
 
+/// Turns a POP3 account name or URL and the options into an [`Account`]
+/// (the config file's lookup, or [`ConnArgs::account`] for URLs only).
+pub type Resolve<'a> = dyn Fn(&str, &ConnArgs) -> Result<Account, String> + Sync + 'a;
+
 /// Runs `popdoc check` and returns the exit status (see [`report`]).
-pub async fn run(args: &CheckArgs) -> i32 {
+/// SMTP URLs are handled here; anything else goes through `resolve`.
+pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
     let usage = |msg: String| {
         let _ = writeln!(std::io::stderr(), "popdoc: {msg}");
         EXIT_USAGE
@@ -66,7 +72,7 @@ pub async fn run(args: &CheckArgs) -> i32 {
                     .into(),
             );
         }
-        let account = match args.conn.account(&args.target) {
+        let account = match resolve(&args.target, &args.conn) {
             Ok(a) => a,
             Err(e) => return usage(e),
         };

@@ -1,7 +1,11 @@
-//! The non-interactive commands (`list`, `save`) and what they share:
+//! The commands other than the interface (`list`, `save`, `demo`, `config`,
+//! `password`) and what they share:
 //! connecting and logging in with progress on stderr when it is a terminal.
 
+pub mod config;
+pub mod demo;
 pub mod list;
+pub mod password;
 pub mod save;
 
 use std::io::{IsTerminal, Write};

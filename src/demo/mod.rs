@@ -8,6 +8,7 @@
 //! and delete messages only when `QUIT` is accepted. It shares no code with
 //! the client side beyond [`crate::pop3::stuff`].
 
+pub mod assets;
 mod auth;
 mod config;
 mod conn;

@@ -66,14 +66,23 @@ mod tests {
 
     #[test]
     fn areas_cover_the_screen_without_overlap() {
-        for (w, h, p) in [(80, 24, false), (80, 24, true), (160, 50, true), (40, 8, true), (20, 3, false)] {
+        for (w, h, p) in [
+            (80, 24, false),
+            (80, 24, true),
+            (160, 50, true),
+            (40, 8, true),
+            (20, 3, false),
+        ] {
             let a = areas(w, h, p);
             let parts = [a.title, a.list, a.preview, a.status, a.hints];
             let area: u32 = parts.iter().map(|r| r.width as u32 * r.height as u32).sum();
             assert_eq!(area, w as u32 * h as u32, "{w}x{h} {p}");
             for (i, x) in parts.iter().enumerate() {
                 for y in &parts[i + 1..] {
-                    assert!(x.intersection(*y).is_empty() || x.area() == 0 || y.area() == 0, "{w}x{h}: {x:?} {y:?}");
+                    assert!(
+                        x.intersection(*y).is_empty() || x.area() == 0 || y.area() == 0,
+                        "{w}x{h}: {x:?} {y:?}"
+                    );
                 }
             }
         }

@@ -1,4 +1,38 @@
-//! Drawing the [`App`](crate::app::App) with ratatui. Reads the state,
-//! never changes it, never does I/O.
+//! Drawing the [`App`] with ratatui. Reads the state, never changes it,
+//! never does I/O.
 
+pub mod dialog;
 pub mod layout;
+pub mod list;
+pub mod overlay;
+pub mod preview;
+pub mod status;
+pub mod theme;
+
+use ratatui::Frame;
+
+use crate::app::{App, Overlay};
+use theme::Theme;
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let theme = Theme { color: app.color };
+    let size = frame.area();
+    let a = layout::areas(size.width, size.height, app.preview.is_some());
+    status::title(frame, app, a.title, &theme);
+    list::render(frame, app, a.list, &theme);
+    if let Some(p) = &app.preview {
+        preview::render(frame, app, p, a.preview, &theme);
+    }
+    status::status(frame, app, a.status, &theme);
+    status::hints(frame, app, a.hints, &theme);
+    match app.overlay {
+        Some(Overlay::Help { scroll }) => overlay::help(frame, scroll, size, &theme),
+        Some(Overlay::Transcript { scroll }) => {
+            overlay::transcript(frame, app, scroll, size, &theme)
+        }
+        None => {}
+    }
+    if let Some(d) = &app.dialog {
+        dialog::render(frame, app, d, &theme);
+    }
+}

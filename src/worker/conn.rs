@@ -193,7 +193,8 @@ impl Connection {
         let tcp = transport::connect_tcp(&endpoint, &mut times).await?;
         stages.push((Stage::Connect, t.elapsed()));
         log.note(format!(
-            "connected to {}:{} ({})",
+            "{} UTC: connected to {}:{} ({})",
+            crate::util::format_utc(log.started_at()),
             endpoint.host,
             endpoint.port,
             times.addr.map(|a| a.to_string()).unwrap_or_default()
@@ -471,7 +472,11 @@ impl Connection {
                     })?;
                 }
                 Event::Status(status) => {
-                    self.log.push(Dir::Received, status.to_string());
+                    self.log.push_timed(
+                        Dir::Received,
+                        status.to_string(),
+                        Some(now.saturating_sub(sent)),
+                    );
                     timing.ok = Some(status.ok);
                     self.log.timing(timing);
                     if status.ok {
@@ -778,7 +783,9 @@ impl Connection {
                 let done = match event {
                     Event::Status(status) => {
                         let multi = self.reader.in_body();
-                        self.log.push(Dir::Received, status.to_string());
+                        let latency = front.sent.map(|s| now.saturating_sub(s));
+                        self.log
+                            .push_timed(Dir::Received, status.to_string(), latency);
                         front.status = Some(status);
                         !multi
                     }

@@ -29,17 +29,23 @@ pub struct Line {
     pub at: Duration,
     pub dir: Dir,
     pub text: String,
+    /// For a reply's status line: from the command leaving to this reply.
+    pub latency: Option<Duration>,
 }
 
 impl Line {
-    /// `  0.123 C: USER alice`
+    /// `    0.123 C: USER alice`, `    0.140 S: +OK [17 ms]`
     pub fn render(&self) -> String {
         let tag = match self.dir {
             Dir::Sent => "C:",
             Dir::Received => "S:",
             Dir::Note => "--",
         };
-        format!("{:>9.3} {tag} {}", self.at.as_secs_f64(), self.text)
+        let mut s = format!("{:>9.3} {tag} {}", self.at.as_secs_f64(), self.text);
+        if let Some(l) = self.latency {
+            s.push_str(&format!("  [{}]", crate::util::human_duration(l)));
+        }
+        s
     }
 }
 
@@ -103,6 +109,11 @@ impl SessionLog {
     }
 
     pub fn push(&mut self, dir: Dir, text: impl Into<String>) {
+        self.push_timed(dir, text, None);
+    }
+
+    /// A reply line with the latency of the command it answers.
+    pub fn push_timed(&mut self, dir: Dir, text: impl Into<String>, latency: Option<Duration>) {
         if self.lines.len() == MAX_LINES {
             self.lines.pop_front();
             self.first += 1;
@@ -113,6 +124,7 @@ impl SessionLog {
             at: self.now(),
             dir,
             text,
+            latency,
         });
     }
 
@@ -208,7 +220,15 @@ mod tests {
             at: Duration::from_millis(1234),
             dir: Dir::Sent,
             text: "STAT".into(),
+            latency: None,
         };
         assert_eq!(l.render(), "    1.234 C: STAT");
+        let l = Line {
+            dir: Dir::Received,
+            text: "+OK 2 320".into(),
+            latency: Some(Duration::from_millis(17)),
+            ..l
+        };
+        assert_eq!(l.render(), "    1.234 S: +OK 2 320  [17 ms]");
     }
 }

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use super::conn::{Connection, Credentials, Stage};
 use super::error::Error;
 use super::log::Line;
-use super::ops::{Listing, HEADER_LIMIT};
+use super::ops::{HEADER_LIMIT, Listing};
 use crate::account::Account;
-use crate::mail::{preview, summarize, Preview, Summary};
+use crate::mail::{Preview, Summary, preview, summarize};
 use crate::store::{Collision, PendingFile, Saved};
 
 /// How many `TOP n 0` go out per batch before requests are looked at.
@@ -38,6 +38,8 @@ pub struct Mark {
 pub enum Request {
     /// Connect (or reconnect), log in, list, and load headers.
     Connect,
+    /// Use this password from now on, and connect.
+    Login(SecretString),
     /// Load the headers of these messages before the others.
     Prioritize(Vec<u32>),
     Preview {
@@ -144,6 +146,8 @@ pub struct Worker {
     token: bool,
     events: mpsc::Sender<Event>,
     requests: mpsc::Receiver<Request>,
+    /// Requests taken from the channel early (to look ahead), in order.
+    backlog: VecDeque<Request>,
     conn: Option<Connection>,
     listing: Vec<Listing>,
     pending_headers: VecDeque<u32>,
@@ -160,7 +164,11 @@ pub fn spawn(
     account: Account,
     secret: SecretString,
     token: bool,
-) -> (mpsc::Sender<Request>, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
+) -> (
+    mpsc::Sender<Request>,
+    mpsc::Receiver<Event>,
+    tokio::task::JoinHandle<()>,
+) {
     let (req_tx, req_rx) = mpsc::channel(64);
     let (ev_tx, ev_rx) = mpsc::channel(256);
     let worker = Worker {
@@ -169,6 +177,7 @@ pub fn spawn(
         token,
         events: ev_tx,
         requests: req_rx,
+        backlog: VecDeque::new(),
         conn: None,
         listing: Vec::new(),
         pending_headers: VecDeque::new(),
@@ -191,7 +200,9 @@ impl Worker {
     async fn run(mut self) {
         self.connect().await;
         loop {
-            let request = if !self.pending_headers.is_empty() && self.conn.is_some() {
+            let request = if let Some(r) = self.backlog.pop_front() {
+                Some(r)
+            } else if !self.pending_headers.is_empty() && self.conn.is_some() {
                 match self.requests.try_recv() {
                     Ok(r) => Some(r),
                     Err(mpsc::error::TryRecvError::Empty) => {
@@ -234,6 +245,10 @@ impl Worker {
     async fn handle(&mut self, request: Request) {
         match request {
             Request::Connect => self.connect().await,
+            Request::Login(secret) => {
+                self.secret = secret;
+                self.connect().await
+            }
             Request::Prioritize(numbers) => {
                 let wanted: HashSet<u32> = numbers.iter().copied().collect();
                 self.pending_headers.retain(|n| !wanted.contains(n));
@@ -251,6 +266,18 @@ impl Worker {
                 lines,
                 size,
             } => {
+                // When the user has already moved on (a newer preview is
+                // queued), this one would be dropped anyway: skip its TOP.
+                while let Ok(r) = self.requests.try_recv() {
+                    self.backlog.push_back(r);
+                }
+                if self
+                    .backlog
+                    .iter()
+                    .any(|r| matches!(r, Request::Preview { .. }))
+                {
+                    return;
+                }
                 let result = self.preview(number, uidl.as_deref(), lines, size).await;
                 self.send(Event::Preview { id, number, result }).await;
             }
@@ -261,7 +288,10 @@ impl Worker {
                 dest,
                 collision,
                 cancel,
-            } => self.save(id, number, uidl.as_deref(), dest, collision, cancel).await,
+            } => {
+                self.save(id, number, uidl.as_deref(), dest, collision, cancel)
+                    .await
+            }
             Request::Commit(marks) => self.commit(marks).await,
             Request::CommitAccepted => self.quit_commit().await,
             Request::Reset => self.reset().await,
@@ -272,7 +302,11 @@ impl Worker {
 
     async fn flush_transcript(&mut self) {
         let Some(conn) = &self.conn else { return };
-        let lines: Vec<Line> = conn.log.lines_since(self.transcript_mark).cloned().collect();
+        let lines: Vec<Line> = conn
+            .log
+            .lines_since(self.transcript_mark)
+            .cloned()
+            .collect();
         self.transcript_mark = conn.log.mark();
         let latency = conn.log.last_timing().and_then(|t| t.latency());
         if !lines.is_empty() {
@@ -297,6 +331,13 @@ impl Worker {
     }
 
     async fn connect(&mut self) {
+        self.connect_retrying(false).await
+    }
+
+    /// Connects; with `wait_for_lock`, a login refused with `[IN-USE]` is
+    /// tried again for a few seconds (after a cancelled RETR the server
+    /// may hold the old session's lock until it notices the close).
+    async fn connect_retrying(&mut self, wait_for_lock: bool) {
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
         }
@@ -314,16 +355,31 @@ impl Worker {
                 done: done.to_vec(),
             });
         };
-        let result = async {
-            let mut c = Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
-                .await
-                .map_err(|e| (e, None))?;
-            match c.login(&creds, self.account.login, &mut on_stage).await {
-                Ok(()) => Ok(c),
-                Err(e) => Err((e, Some(c))),
+        let mut delay = Duration::from_millis(200);
+        let deadline = Instant::now() + Duration::from_secs(8);
+        let result = loop {
+            let attempt = async {
+                let mut c =
+                    Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
+                        .await
+                        .map_err(|e| (e, None))?;
+                match c.login(&creds, self.account.login, &mut on_stage).await {
+                    Ok(()) => Ok(c),
+                    Err(e) => Err((e, Some(c))),
+                }
             }
+            .await;
+            let in_use = matches!(&attempt, Err((e, _)) if e.status().and_then(|s| s.code.as_ref()) == Some(&crate::pop3::RespCode::InUse));
+            if !(wait_for_lock && in_use && Instant::now() + delay < deadline) {
+                break attempt;
+            }
+            if let Err((_, Some(mut c))) = attempt {
+                c.shutdown().await;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
         };
-        let mut conn = match result.await {
+        let mut conn = match result {
             Ok(c) => c,
             Err((e, conn)) => {
                 if let Some(c) = conn {
@@ -371,7 +427,9 @@ impl Worker {
     async fn header_batch(&mut self) {
         let n = self.pending_headers.len().min(HEADER_BATCH);
         let batch: Vec<u32> = self.pending_headers.drain(..n).collect();
-        let Some(conn) = self.conn.as_mut() else { return };
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
         let mut out = Vec::with_capacity(batch.len());
         let r = conn
             .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
@@ -390,7 +448,9 @@ impl Worker {
 
     async fn keepalive(&mut self) {
         self.last_activity = Instant::now();
-        let Some(conn) = self.conn.as_mut() else { return };
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
         if let Err(e) = conn.noop().await {
             self.after_error(&e).await;
         } else {
@@ -406,7 +466,11 @@ impl Worker {
                 .iter()
                 .find(|l| l.uidl.as_deref() == Some(u))
                 .map(|l| l.number),
-            None => self.listing.iter().any(|l| l.number == number).then_some(number),
+            None => self
+                .listing
+                .iter()
+                .any(|l| l.number == number)
+                .then_some(number),
         }
     }
 
@@ -416,7 +480,13 @@ impl Worker {
             .ok_or_else(|| "not connected; press r to reconnect".to_string())
     }
 
-    async fn preview(&mut self, number: u32, uidl: Option<&str>, lines: u32, size: u64) -> Result<Preview, String> {
+    async fn preview(
+        &mut self,
+        number: u32,
+        uidl: Option<&str>,
+        lines: u32,
+        size: u64,
+    ) -> Result<Preview, String> {
         let n = self
             .current_number(number, uidl)
             .ok_or_else(|| "the message is no longer on the server".to_string())?;
@@ -459,8 +529,11 @@ impl Worker {
             cancelled,
         };
         let Some(n) = self.current_number(number, uidl) else {
-            self.send(done(Err("the message is no longer on the server".into()), false))
-                .await;
+            self.send(done(
+                Err("the message is no longer on the server".into()),
+                false,
+            ))
+            .await;
             return;
         };
         let mut file = match PendingFile::create(&dest, collision) {
@@ -471,8 +544,11 @@ impl Worker {
             }
         };
         let Some(conn) = self.conn.as_mut() else {
-            self.send(done(Err("not connected; press r to reconnect".into()), false))
-                .await;
+            self.send(done(
+                Err("not connected; press r to reconnect".into()),
+                false,
+            ))
+            .await;
             return;
         };
         let started = Instant::now();
@@ -507,7 +583,7 @@ impl Worker {
                 self.send(done(Err("cancelled".into()), true)).await;
                 self.flush_transcript().await;
                 // The RETR is still coming: the connection must be reopened.
-                self.connect().await;
+                self.connect_retrying(true).await;
             }
             Err(e) => {
                 drop(file);
@@ -527,8 +603,10 @@ impl Worker {
                 continue;
             };
             let Some(conn) = self.conn.as_mut() else {
-                self.send(Event::Notice("not connected; nothing was deleted. Press r to reconnect.".into()))
-                    .await;
+                self.send(Event::Notice(
+                    "not connected; nothing was deleted. Press r to reconnect.".into(),
+                ))
+                .await;
                 return;
             };
             match conn.dele(n).await {
@@ -565,7 +643,8 @@ impl Worker {
     /// QUIT: the server deletes what it accepted DELE for.
     async fn quit_commit(&mut self) {
         let Some(conn) = self.conn.take() else {
-            self.send(Event::Notice("not connected; nothing was deleted.".into())).await;
+            self.send(Event::Notice("not connected; nothing was deleted.".into()))
+                .await;
             return;
         };
         let lines_before = self.transcript_mark;
@@ -610,7 +689,9 @@ impl Worker {
             self.send(Event::Reset).await;
             return;
         }
-        let Some(conn) = self.conn.as_mut() else { return };
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
         match conn.rset().await {
             Ok(_) => {
                 self.dele_sent = false;
@@ -633,7 +714,9 @@ impl Worker {
     /// Leaves without deleting: RSET if a DELE was sent, then QUIT; if RSET
     /// fails, close without QUIT (RFC 1939 §6: then nothing is deleted).
     async fn shutdown(&mut self) {
-        let Some(mut conn) = self.conn.take() else { return };
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
         if self.dele_sent && conn.rset().await.is_err() {
             conn.shutdown().await;
             return;
@@ -644,5 +727,9 @@ impl Worker {
 
 /// Numbers → listing index, for callers that need it.
 pub fn index_by_number(listing: &[Listing]) -> HashMap<u32, usize> {
-    listing.iter().enumerate().map(|(i, l)| (l.number, i)).collect()
+    listing
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.number, i))
+        .collect()
 }

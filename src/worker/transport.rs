@@ -374,13 +374,14 @@ fn client_config(
         }
         CertCheck::Pin(pin) => (
             Arc::new(Pinned {
-                pin: *pin,
+                pin: Some(*pin),
                 algs: provider.signature_verification_algorithms,
             }),
             "pinned fingerprint".into(),
         ),
         CertCheck::NoVerify => (
-            Arc::new(Unverified {
+            Arc::new(Pinned {
+                pin: None,
                 algs: provider.signature_verification_algorithms,
             }),
             "NOT VERIFIED (--insecure-no-verify)".into(),
@@ -442,11 +443,12 @@ impl ServerCertVerifier for Recording {
     }
 }
 
-/// Accepts exactly one certificate, by its SHA-256; the handshake
-/// signatures are still checked, so the server must hold its key.
+/// Accepts exactly one certificate, by its SHA-256 (`pin`), or any
+/// certificate at all (`pin: None`, the named opt-out). The handshake
+/// signatures are still checked, so the server must hold the key.
 #[derive(Debug)]
 struct Pinned {
-    pin: [u8; 32],
+    pin: Option<[u8; 32]>,
     algs: WebPkiSupportedAlgorithms,
 }
 
@@ -459,54 +461,14 @@ impl ServerCertVerifier for Pinned {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if Sha256::digest(end_entity.as_ref()).as_slice() == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
+        match self.pin {
+            Some(pin) if Sha256::digest(end_entity.as_ref()).as_slice() != pin => {
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                ))
+            }
+            _ => Ok(ServerCertVerified::assertion()),
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
-/// The named opt-out: any certificate.
-#[derive(Debug)]
-struct Unverified {
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

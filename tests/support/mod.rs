@@ -7,3 +7,4 @@
 pub mod dovecot;
 pub mod mailgen;
 pub mod smtp;
+pub mod tmux;

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::account::{self, Account};
 use crate::cli::ConnArgs;
 use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Endpoint, Security, parse_fingerprint};
+use crate::worker::transport::{CertCheck, Endpoint, Security};
 
 /// Where and how to connect, from a URL and the shared options.
 #[derive(Debug, Clone)]
@@ -21,9 +22,10 @@ pub struct Target {
     pub security: Security,
     pub cert: CertCheck,
     pub login: LoginMethod,
-    pub secret: crate::account::SecretSource,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The same as an account, for getting the password or token.
+    account: Account,
 }
 
 impl Target {
@@ -56,7 +58,7 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("\"{url}\" is not a URL"))?;
-    let mut security = match scheme.to_ascii_lowercase().as_str() {
+    let security = match scheme.to_ascii_lowercase().as_str() {
         "smtp" => Security::StartTls,
         "smtps" => Security::Implicit,
         other => {
@@ -88,61 +90,47 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
     if host.is_empty() {
         return Err(format!("\"{url}\" has no host name"));
     }
-    if args.plaintext {
-        if security == Security::Implicit {
-            return Err("--plaintext goes with smtp:// URLs; smtps:// is always encrypted".into());
-        }
-        security = Security::Plaintext;
+    if args.plaintext && security == Security::Implicit {
+        return Err("--plaintext goes with smtp:// URLs; smtps:// is always encrypted".into());
     }
     let port = port.unwrap_or(if security == Security::Implicit {
         465
     } else {
         587
     });
-    let cert = if let Some(path) = &args.ca_file {
-        CertCheck::ExtraCa(path.clone())
-    } else if let Some(fp) = &args.fingerprint {
-        CertCheck::Pin(parse_fingerprint(fp).ok_or_else(|| {
-            format!("\"{fp}\" is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
-        })?)
-    } else if args.insecure_no_verify {
-        CertCheck::NoVerify
-    } else {
-        CertCheck::System
+    let mut a = Account {
+        label: url.to_string(),
+        host: host.clone(),
+        port,
+        user: user.clone().unwrap_or_default(),
+        security,
+        cert: CertCheck::System,
+        login: LoginMethod::Auto,
+        secret: account::default_secret(),
+        timeout: account::DEFAULT_TIMEOUT,
+        connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
+        save_dir: None,
+        preview_lines: account::DEFAULT_PREVIEW_LINES,
+        keepalive: None,
     };
-    let login = match LoginMethod::parse(&args.login) {
-        Some(m @ (LoginMethod::Auto | LoginMethod::Sasl(_))) => m,
-        _ => {
-            return Err(format!(
-                "login method \"{}\" is not for SMTP; use auto, plain, login, xoauth2 or oauthbearer",
-                args.login
-            ));
-        }
-    };
-    use crate::account::SecretSource;
-    let secret = if let Some(cmd) = &args.oauth_token_command {
-        SecretSource::TokenCommand(cmd.clone())
-    } else if let Some(cmd) = &args.password_command {
-        SecretSource::Command(cmd.clone())
-    } else if std::env::var_os("POPDOC_PASSWORD").is_some() {
-        SecretSource::Env("POPDOC_PASSWORD".into())
-    } else {
-        SecretSource::Prompt
-    };
-    if args.timeout == 0 || args.connect_timeout == 0 {
-        return Err("timeouts must be at least 1 second".into());
+    args.apply(&mut a)?;
+    if !matches!(a.login, LoginMethod::Auto | LoginMethod::Sasl(_)) {
+        return Err(format!(
+            "login method \"{}\" is not for SMTP; use auto, plain, login, xoauth2 or oauthbearer",
+            args.login.as_deref().unwrap_or_default()
+        ));
     }
     Ok(Target {
         label: url.to_string(),
         host,
         port,
         user,
-        security,
-        cert,
-        login,
-        secret,
-        timeout: Duration::from_secs(args.timeout),
-        connect_timeout: Duration::from_secs(args.connect_timeout),
+        security: a.security,
+        cert: a.cert.clone(),
+        login: a.login,
+        timeout: a.timeout,
+        connect_timeout: a.connect_timeout,
+        account: a,
     })
 }
 
@@ -203,33 +191,10 @@ pub fn valid_address(a: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The password or token, when a user was given.
+/// The password or token, when a user was given (the environment,
+/// `--password-command`, `--oauth-token-command`, or a prompt).
 pub(super) fn obtain_secret(t: &Target) -> Result<(SecretString, bool), String> {
-    use crate::account::SecretSource;
-    let user = t.user.as_deref().unwrap_or_default();
-    match &t.secret {
-        SecretSource::Env(var) => match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Ok((v.into(), false)),
-            _ => Err(format!("the environment variable {var} is not set.")),
-        },
-        SecretSource::Command(cmd) => crate::secret::run_command(cmd, "password")
-            .map(|s| (s, false))
-            .map_err(|e| e.to_string()),
-        SecretSource::TokenCommand(cmd) => crate::secret::run_command(cmd, "OAuth2 token")
-            .map(|s| (s, true))
-            .map_err(|e| e.to_string()),
-        SecretSource::Fixed(p) => Ok((p.clone().into(), false)),
-        SecretSource::Prompt => {
-            if !std::io::IsTerminal::is_terminal(&std::io::stdin())
-                && std::fs::File::open("/dev/tty").is_err()
-            {
-                return Err("no password given and no terminal to ask on: set POPDOC_PASSWORD or use --password-command.".into());
-            }
-            rpassword::prompt_password(format!("Password for {user}@{}:{}: ", t.host, t.port))
-                .map(|p| (p.into(), false))
-                .map_err(|e| format!("reading the password failed: {e}."))
-        }
-    }
+    crate::secret::obtain(&t.account).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -238,9 +203,8 @@ mod tests {
 
     fn args() -> ConnArgs {
         ConnArgs {
-            login: "auto".into(),
-            timeout: 5,
-            connect_timeout: 5,
+            timeout: Some(5),
+            connect_timeout: Some(5),
             ..Default::default()
         }
     }
@@ -265,9 +229,9 @@ mod tests {
         );
         assert!(target("smtp://h:0", &args()).is_err());
         let mut a = args();
-        a.login = "apop".into();
+        a.login = Some("apop".into());
         assert!(target("smtp://h", &a).unwrap_err().contains("not for SMTP"));
-        a.login = "auto".into();
+        a.login = Some("auto".into());
         a.plaintext = true;
         assert_eq!(
             target("smtp://h", &a).unwrap().security,

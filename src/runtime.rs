@@ -1,0 +1,213 @@
+//! The UI task: owns the terminal, reads input on a thread of its own,
+//! starts the worker, and runs the loop that feeds `app::update` and
+//! carries out its effects. Draws only when something changed, at most
+//! once a frame; an idle popdoc sleeps. Restores the terminal on every
+//! way out (normal exit, error, panic via ratatui's hook, SIGTERM/SIGHUP).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self as ct, Event as CtEvent, MouseEventKind};
+use crossterm::execute;
+use tokio::sync::mpsc;
+
+use crate::account::Account;
+use crate::app::{self, App, Effect, Msg, StatusKind};
+use crate::worker::run::{self as worker, Request};
+
+const FRAME: Duration = Duration::from_millis(16);
+/// How long to wait for the worker to leave cleanly at quit.
+const QUIT_GRACE: Duration = Duration::from_secs(3);
+
+pub struct Options {
+    pub save_dir: PathBuf,
+    pub color: bool,
+}
+
+/// Where saved messages go unless configured: `popdoc` in the download
+/// folder, else in the data folder.
+pub fn default_save_dir() -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(|d| d.join("popdoc")))
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "popdoc").map(|p| p.data_dir().join("saved"))
+        })
+        .unwrap_or_else(|| PathBuf::from("popdoc-saved"))
+}
+
+/// `NO_COLOR` (any non-empty value) turns colours off.
+pub fn color_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn input_thread(tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match ct::read() {
+                Ok(CtEvent::Key(k)) => Msg::Key(k),
+                Ok(CtEvent::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(CtEvent::Mouse(m)) => match m.kind {
+                    MouseEventKind::ScrollDown => Msg::Scroll(3),
+                    MouseEventKind::ScrollUp => Msg::Scroll(-3),
+                    _ => continue,
+                },
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.blocking_send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The worker, once there is a secret to log in with.
+struct Worker {
+    requests: mpsc::Sender<Request>,
+    events: mpsc::Receiver<worker::Event>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs the TUI on `account` until the user quits.
+pub async fn run(account: Account, options: Options) -> Result<(), String> {
+    // A password typed into the TUI itself when there is no other source.
+    let ask = account.secret == crate::account::SecretSource::Prompt;
+    let mut worker = if ask {
+        None
+    } else {
+        let (secret, token) = crate::secret::obtain(&account).map_err(|e| e.to_string())?;
+        let (requests, events, task) = worker::spawn(account.clone(), secret, token);
+        Some(Worker {
+            requests,
+            events,
+            task,
+        })
+    };
+    let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), ct::EnableMouseCapture);
+    let result = event_loop(&mut terminal, &account, options, ask, &mut worker).await;
+    let _ = execute!(std::io::stdout(), ct::DisableMouseCapture);
+    ratatui::restore();
+    // The worker leaves without deleting anything; give it a moment.
+    if let Some(w) = worker {
+        let _ = w.requests.try_send(Request::Shutdown);
+        let _ = tokio::time::timeout(QUIT_GRACE, w.task).await;
+    }
+    result
+}
+
+async fn next_event(worker: &mut Option<Worker>) -> Option<worker::Event> {
+    match worker {
+        Some(w) => w.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    account: &Account,
+    options: Options,
+    ask: bool,
+    worker: &mut Option<Worker>,
+) -> Result<(), String> {
+    let (in_tx, mut input) = mpsc::channel(256);
+    input_thread(in_tx);
+    let mut app = App::new(
+        account.server_label(),
+        account.save_dir.clone().unwrap_or(options.save_dir),
+        account.preview_lines,
+        jiff::tz::TimeZone::system(),
+    );
+    app.color = options.color;
+    if ask {
+        app.ask_password();
+    }
+    if let Ok(size) = terminal.size() {
+        app.width = size.width;
+        app.height = size.height;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| e.to_string())?;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut quit_deadline: Option<tokio::time::Instant> = None;
+    let mut worker_gone = false;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            terminal
+                .draw(|f| crate::ui::render(f, &app))
+                .map_err(|e| format!("drawing the screen failed: {e}"))?;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        let msg = tokio::select! {
+            m = input.recv() => match m {
+                Some(m) => m,
+                None => return Err("the terminal input ended".into()),
+            },
+            e = next_event(worker), if !worker_gone => match e {
+                Some(e) => Msg::Worker(e),
+                None => {
+                    worker_gone = true;
+                    if app.quitting {
+                        return Ok(());
+                    }
+                    Msg::Worker(worker::Event::Disconnected("the connection task ended unexpectedly".into()))
+                }
+            },
+            _ = tokio::time::sleep_until(next_frame), if dirty => continue,
+            _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = hup.recv() => return Ok(()),
+        };
+        dirty = true;
+        for effect in app::update(&mut app, msg) {
+            match effect {
+                Effect::Pop(req) => {
+                    let Some(w) = worker.as_ref() else { continue };
+                    if let Err(e) = w.requests.try_send(req) {
+                        let why = match e {
+                            mpsc::error::TrySendError::Full(_) => {
+                                "popdoc is busy; try again in a moment"
+                            }
+                            mpsc::error::TrySendError::Closed(_) => "the connection task has ended",
+                        };
+                        app.status(StatusKind::Error, why);
+                    }
+                }
+                Effect::Login(secret) => match worker.as_ref() {
+                    Some(w) => {
+                        let _ = w.requests.try_send(Request::Login(secret));
+                    }
+                    None => {
+                        let (requests, events, task) =
+                            worker::spawn(account.clone(), secret, false);
+                        *worker = Some(Worker {
+                            requests,
+                            events,
+                            task,
+                        });
+                        worker_gone = false;
+                    }
+                },
+                Effect::Cancel(token) => token.cancel(),
+                Effect::WriteFile { path, contents } => {
+                    let result = path
+                        .parent()
+                        .map_or(Ok(()), std::fs::create_dir_all)
+                        .and_then(|_| std::fs::write(&path, contents))
+                        .map(|_| path.clone())
+                        .map_err(|e| format!("could not write {}: {e}", path.display()));
+                    let _ = app::update(&mut app, Msg::Written(result));
+                }
+                Effect::Quit => return Ok(()),
+            }
+        }
+        if app.quitting && quit_deadline.is_none() {
+            quit_deadline = Some(tokio::time::Instant::now() + QUIT_GRACE);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The title bar (server, security, counts, sizes, latency), the status
+//! line (activity, save progress, errors, header loading) and the key hints.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use super::theme::Theme;
+use crate::app::{App, Conn, SaveState, StatusKind};
+use crate::util::{fit, human_duration, human_size};
+
+/// Joins parts with ` · ` while they fit in `width`; parts are in order of
+/// importance.
+fn fit_parts(parts: &[String], width: usize) -> String {
+    let mut out = String::new();
+    for p in parts {
+        let extra = if out.is_empty() {
+            p.width()
+        } else {
+            p.width() + 3
+        };
+        if out.width() + extra > width && !out.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(" · ");
+        }
+        out.push_str(p);
+    }
+    fit(&out, width)
+}
+
+pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
+    let server = app
+        .info
+        .as_ref()
+        .map(|i| i.server.clone())
+        .unwrap_or_else(|| app.account.clone());
+    let mut parts = vec![format!(" {server}")];
+    if app.listed || !app.rows.is_empty() {
+        parts.push(format!(
+            "{} msgs, {}",
+            app.rows.len(),
+            human_size(app.total_size())
+        ));
+    }
+    if !app.marks.is_empty() {
+        parts.push(format!(
+            "marked {}, {}",
+            app.marks.len(),
+            human_size(app.marked_size())
+        ));
+    }
+    match (&app.conn, &app.info) {
+        (Conn::Ready, Some(info)) => parts.push(info.security.clone()),
+        (Conn::Connecting { .. }, _) => parts.push("connecting…".into()),
+        (Conn::Failed(_), _) => parts.push("not connected".into()),
+        (Conn::Disconnected(_), _) => parts.push("disconnected".into()),
+        _ => {}
+    }
+    if let Some(l) = app.latency {
+        parts.push(format!("reply {}", human_duration(l)));
+    }
+    parts.push("popdoc".into());
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            fit_parts(&parts, area.width as usize),
+            theme.title(),
+        )),
+        area,
+    );
+}
+
+fn gauge_line(s: &SaveState, width: usize, theme: &Theme) -> Line<'static> {
+    let secs = s.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        s.bytes as f64 / secs
+    } else {
+        0.0
+    };
+    let frac = if s.total > 0 {
+        (s.bytes as f64 / s.total as f64).min(1.0)
+    } else {
+        0.0
+    };
+    let label = format!(
+        " {} #{} ",
+        if s.cancelling { "cancelling" } else { "saving" },
+        s.number
+    );
+    let mut info = vec![
+        format!("{:>3.0}%", frac * 100.0),
+        format!("{} / {}", human_size(s.bytes), human_size(s.total)),
+    ];
+    if rate > 0.0 {
+        info.push(format!("{}/s", human_size(rate as u64)));
+        if s.total > s.bytes {
+            let left = std::time::Duration::from_secs_f64((s.total - s.bytes) as f64 / rate);
+            info.push(format!("{} left", human_duration(left)));
+        }
+    }
+    info.push("Esc cancels".into());
+    // The text first; the bar gets what is left (none when narrow).
+    let room = width.saturating_sub(label.width() + 1);
+    let text = fit_parts(&info, room).trim_end().to_string();
+    let bar_w = room.saturating_sub(text.width() + 1).min(30);
+    let bar_w = if bar_w < 8 { 0 } else { bar_w };
+    let filled = (frac * bar_w as f64).round() as usize;
+    let mut spans = vec![Span::raw(label)];
+    if bar_w > 0 {
+        spans.push(Span::styled("█".repeat(filled), theme.gauge()));
+        spans.push(Span::styled("░".repeat(bar_w - filled), theme.dim()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::raw(text));
+    Line::from(spans)
+}
+
+pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
+    let width = area.width as usize;
+    let line = if let Some(s) = &app.save {
+        gauge_line(s, width, theme)
+    } else {
+        let loading = (app.conn == Conn::Ready && app.headers_done < app.rows.len())
+            .then(|| format!("headers {}/{} ", app.headers_done, app.rows.len()));
+        let right = loading.unwrap_or_default();
+        let (style, text) = match &app.status {
+            Some((StatusKind::Error, t)) => (theme.error(), t.clone()),
+            Some((StatusKind::Success, t)) => (theme.success(), t.clone()),
+            Some((StatusKind::Info, t)) => (theme.info(), t.clone()),
+            None => (theme.info(), String::new()),
+        };
+        let left_w = width.saturating_sub(right.width());
+        Line::from(vec![
+            Span::styled(fit(&format!(" {text}"), left_w), style),
+            Span::styled(right, theme.dim()),
+        ])
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
+    let not_connected =
+        app.rows.is_empty() && matches!(app.conn, Conn::Failed(_) | Conn::Disconnected(_));
+    let pairs: &[(&str, &str)] = if app.filter_editing {
+        &[("Enter", "keep"), ("Esc", "clear")]
+    } else if not_connected {
+        &[
+            ("r", "retry"),
+            ("t", "transcript"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else if app.preview.is_some() {
+        &[
+            ("?", "help"),
+            ("h", "close"),
+            ("Space/Bksp", "scroll"),
+            ("H", "raw headers"),
+            ("s", "save"),
+            ("d", "mark"),
+            ("q", "quit"),
+        ]
+    } else {
+        &[
+            ("?", "help"),
+            ("Enter", "preview"),
+            ("s", "save"),
+            ("d", "mark"),
+            ("c", "commit"),
+            ("q", "quit"),
+            ("/", "filter"),
+            ("o", "sort"),
+            ("L", "largest"),
+            ("t", "transcript"),
+        ]
+    };
+    let width = area.width as usize;
+    let mut used = 0;
+    let mut spans = Vec::new();
+    if app.filter_editing || !app.filter.is_empty() {
+        let text = format!(
+            "{}{}  ",
+            app.filter,
+            if app.filter_editing { "▏" } else { "" }
+        );
+        used += 2 + text.width();
+        spans.push(Span::styled(" /", theme.key()));
+        spans.push(Span::raw(text));
+    }
+    for (k, what) in pairs {
+        let w = 1 + k.width() + 1 + what.width() + 1;
+        if used + w > width {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(format!(" {k}"), theme.key()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,355 @@
+//! The worker task the TUI talks to, against the built-in server: listing
+//! and headers, commit with UIDL checks, refused DELE, cancelled saves and
+//! the reconnect that follows, and leaving without deleting.
+
+use std::time::Duration;
+
+use popdoc::account::{Account, SecretSource};
+use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
+use popdoc::store::Collision;
+use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{CertCheck, LoginMethod, Security};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+fn messages(n: usize) -> Vec<Vec<u8>> {
+    (1..=n)
+        .map(|i| {
+            format!("Subject: message {i}\r\nFrom: a{i}@example.org\r\n\r\nbody {i}\r\n")
+                .into_bytes()
+        })
+        .collect()
+}
+
+async fn server(dir: &std::path::Path, n: usize, faults: Faults) -> (Server, Mailbox) {
+    for (i, m) in messages(n).into_iter().enumerate() {
+        std::fs::write(dir.join(format!("{:02}.eml", i + 1)), m).unwrap();
+    }
+    let mailbox = Mailbox::from_dir(dir).unwrap();
+    let config = ServerConfig {
+        user: "u".into(),
+        password: "p".into(),
+        faults,
+        ..Default::default()
+    };
+    (
+        Server::start(config, mailbox.clone()).await.unwrap(),
+        mailbox,
+    )
+}
+
+fn account(port: u16) -> Account {
+    Account {
+        label: "test".into(),
+        host: "127.0.0.1".into(),
+        port,
+        user: "u".into(),
+        security: Security::Plaintext,
+        cert: CertCheck::System,
+        login: LoginMethod::Auto,
+        secret: SecretSource::Fixed("p".into()),
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        save_dir: None,
+        preview_lines: 10,
+        keepalive: None,
+    }
+}
+
+/// Waits for the first event `pick` accepts, dropping the others.
+async fn until<T>(
+    rx: &mut mpsc::Receiver<Event>,
+    what: &str,
+    mut pick: impl FnMut(Event) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("worker ended while waiting for {what}"));
+        if let Some(t) = pick(e) {
+            return t;
+        }
+    }
+}
+
+async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::worker::ops::Listing> {
+    until(rx, "the listing", |e| match e {
+        Event::Listing(l) => Some(l),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn headers_load_and_commit_checks_uidls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, mailbox) = server(dir.path(), 6, Faults::default()).await;
+    let (tx, mut rx, task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    assert_eq!(listing.len(), 6);
+    let mut headers = 0;
+    while headers < 6 {
+        headers += until(&mut rx, "headers", |e| match e {
+            Event::Headers(h) => Some(h.len()),
+            _ => None,
+        })
+        .await;
+    }
+    // Mark 2 and 5, and one whose UIDL is not on the server.
+    let marks = vec![
+        Mark {
+            number: 2,
+            uidl: listing[1].uidl.clone(),
+        },
+        Mark {
+            number: 5,
+            uidl: listing[4].uidl.clone(),
+        },
+        Mark {
+            number: 6,
+            uidl: Some("not-there".into()),
+        },
+    ];
+    tx.send(Request::Commit(marks)).await.unwrap();
+    let report = until(&mut rx, "the commit", |e| match e {
+        Event::Committed(r) => Some(r),
+        _ => None,
+    })
+    .await;
+    assert_eq!(report.deleted.len(), 2);
+    assert_eq!(report.gone.len(), 1);
+    assert!(report.quit.starts_with("+OK"), "{}", report.quit);
+    let names: Vec<String> = mailbox
+        .files()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["01.eml", "03.eml", "04.eml", "06.eml"]);
+    // The worker reconnects and lists what is left.
+    assert_eq!(listed(&mut rx).await.len(), 4);
+    tx.send(Request::Shutdown).await.unwrap();
+    until(&mut rx, "the end", |e| {
+        matches!(e, Event::Ended).then_some(())
+    })
+    .await;
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_dele_commits_nothing_until_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults {
+        refuse_dele: vec![3],
+        ..Default::default()
+    };
+    let (s, mailbox) = server(dir.path(), 4, faults).await;
+    let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    let marks: Vec<Mark> = [1usize, 3]
+        .iter()
+        .map(|&n| Mark {
+            number: n as u32,
+            uidl: listing[n - 1].uidl.clone(),
+        })
+        .collect();
+    tx.send(Request::Commit(marks)).await.unwrap();
+    let (accepted, refused) = until(&mut rx, "the refusal", |e| match e {
+        Event::CommitRefused {
+            accepted, refused, ..
+        } => Some((accepted, refused)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].1.starts_with("-ERR"));
+    assert_eq!(mailbox.len(), 4, "nothing deleted yet");
+    tx.send(Request::Reset).await.unwrap();
+    until(&mut rx, "the reset", |e| {
+        matches!(e, Event::Reset).then_some(())
+    })
+    .await;
+    tx.send(Request::Shutdown).await.unwrap();
+    until(&mut rx, "the end", |e| {
+        matches!(e, Event::Ended).then_some(())
+    })
+    .await;
+    assert_eq!(mailbox.len(), 4, "RSET then QUIT deletes nothing");
+    assert!(s.received().iter().any(|l| l == "RSET"));
+}
+
+#[tokio::test]
+async fn commit_accepted_after_a_refusal_deletes_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults {
+        refuse_dele: vec![3],
+        ..Default::default()
+    };
+    let (s, mailbox) = server(dir.path(), 4, faults).await;
+    let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    let marks: Vec<Mark> = [1usize, 3]
+        .iter()
+        .map(|&n| Mark {
+            number: n as u32,
+            uidl: listing[n - 1].uidl.clone(),
+        })
+        .collect();
+    tx.send(Request::Commit(marks)).await.unwrap();
+    until(&mut rx, "the refusal", |e| {
+        matches!(e, Event::CommitRefused { .. }).then_some(())
+    })
+    .await;
+    tx.send(Request::CommitAccepted).await.unwrap();
+    let report = until(&mut rx, "the commit", |e| match e {
+        Event::Committed(r) => Some(r),
+        _ => None,
+    })
+    .await;
+    assert_eq!(report.deleted.len(), 1);
+    assert_eq!(mailbox.len(), 3);
+}
+
+#[tokio::test]
+async fn a_cancelled_save_removes_the_file_and_reconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut msgs = messages(2);
+    msgs.push(
+        std::iter::repeat_n(b"0123456789abcdef\r\n".as_slice(), 200_000)
+            .flatten()
+            .copied()
+            .collect(),
+    );
+    for (i, m) in msgs.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("{:02}.eml", i + 1)), m).unwrap();
+    }
+    let config = ServerConfig {
+        user: "u".into(),
+        password: "p".into(),
+        faults: Faults {
+            retr_bytes_per_sec: Some(1_000_000),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = Server::start(config, Mailbox::from_dir(dir.path()).unwrap())
+        .await
+        .unwrap();
+    let saves = tempfile::tempdir().unwrap();
+    let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    let cancel = CancellationToken::new();
+    tx.send(Request::Save {
+        id: 7,
+        number: 3,
+        uidl: listing[2].uidl.clone(),
+        dest: saves.path().join("big.eml"),
+        collision: Collision::Number,
+        cancel: cancel.clone(),
+    })
+    .await
+    .unwrap();
+    let bytes = until(&mut rx, "progress", |e| match e {
+        Event::SaveProgress { id: 7, bytes, .. } if bytes > 0 => Some(bytes),
+        _ => None,
+    })
+    .await;
+    assert!(bytes < 3_600_000);
+    cancel.cancel();
+    let cancelled = until(&mut rx, "the end of the save", |e| match e {
+        Event::Saved {
+            id: 7,
+            cancelled,
+            result,
+            ..
+        } => Some((cancelled, result)),
+        _ => None,
+    })
+    .await;
+    assert!(cancelled.0 && cancelled.1.is_err());
+    assert_eq!(
+        std::fs::read_dir(saves.path()).unwrap().count(),
+        0,
+        "no partial file left"
+    );
+    assert_eq!(
+        listed(&mut rx).await.len(),
+        3,
+        "reconnected and listed again"
+    );
+}
+
+#[tokio::test]
+async fn saves_previews_and_a_dropped_ui_delete_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, mailbox) = server(dir.path(), 3, Faults::default()).await;
+    let saves = tempfile::tempdir().unwrap();
+    let (tx, mut rx, task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    tx.send(Request::Save {
+        id: 1,
+        number: 2,
+        uidl: listing[1].uidl.clone(),
+        dest: saves.path().join("m.eml"),
+        collision: Collision::Number,
+        cancel: CancellationToken::new(),
+    })
+    .await
+    .unwrap();
+    let saved = until(&mut rx, "the save", |e| match e {
+        Event::Saved {
+            id: 1,
+            result,
+            list_size,
+            ..
+        } => Some((result, list_size)),
+        _ => None,
+    })
+    .await;
+    let file = saved.0.unwrap();
+    assert_eq!(std::fs::read(&file.path).unwrap(), messages(3)[1]);
+    assert_eq!(file.size, saved.1);
+    // Three previews at once: only the last is worth answering.
+    for (id, n) in [(10, 1u32), (11, 2), (12, 3)] {
+        tx.send(Request::Preview {
+            id,
+            number: n,
+            uidl: listing[n as usize - 1].uidl.clone(),
+            lines: 5,
+            size: 10,
+        })
+        .await
+        .unwrap();
+    }
+    let (id, subject) = until(&mut rx, "a preview", |e| match e {
+        Event::Preview { id, result, .. } => Some((
+            id,
+            result
+                .unwrap()
+                .headers
+                .iter()
+                .find(|h| h.0 == "Subject")
+                .unwrap()
+                .1
+                .clone(),
+        )),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (id, subject.as_str()),
+        (12, "message 3"),
+        "stale previews are skipped"
+    );
+    // The UI goes away without a word: the worker leaves, deleting nothing.
+    drop(tx);
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mailbox.len(), 3);
+    assert!(s.received().iter().all(|l| !l.starts_with("DELE")));
+}
