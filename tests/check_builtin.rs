@@ -642,3 +642,43 @@ async fn report_from_an_open_session_sends_nothing() {
     assert!(text.contains("CN=popdoc test CA"), "{text}");
     assert!(!text.contains(PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_from_the_config_file() {
+    let s = server(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("popdoc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[accounts.shop]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"ann\"\ntls = \"plaintext\"\npassword-env = \"CHECK_TEST_PW\"\n",
+            s.port()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
+        .args(["check", "--json", "--config", cfg.to_str().unwrap(), "shop"])
+        .env("CHECK_TEST_PW", PASSWORD)
+        .env_remove("POPDOC_PASSWORD")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["target"], "shop");
+    assert_eq!(v["connection"]["user"], "ann");
+    assert_eq!(v["mailbox"]["messages"], 3);
+
+    let out = popdoc(
+        &["check", "--config", cfg.to_str().unwrap(), "nope"],
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no account \"nope\""));
+}
