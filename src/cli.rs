@@ -74,6 +74,8 @@ pub enum Command {
     List(ListArgs),
     /// Save one message to a file, byte for byte (RETR; never overwrites)
     Save(SaveArgs),
+    /// Diagnose a POP3 or SMTP server: stage timings, TLS, capabilities, login, mailbox sanity
+    Check(CheckArgs),
     /// About the config file: `popdoc config path`
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -153,6 +155,50 @@ pub struct SaveArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
 }
+
+/// `popdoc check`; exit status: 0 all worked, 2 usage, 3 connection (DNS,
+/// TCP, TLS, greeting, STLS/STARTTLS), 4 login, 5 mailbox commands, 6 RETR,
+/// 7 SMTP sending, 1 anything else.
+#[derive(Debug, Args)]
+#[command(after_help = CHECK_HELP)]
+pub struct CheckArgs {
+    /// An account name, or a URL: pop3s://USER@HOST[:PORT], pop3://USER@HOST[:PORT],
+    /// smtp://[USER@]HOST[:PORT] (STARTTLS, 587) or smtps://[USER@]HOST[:PORT] (465)
+    #[arg(value_name = "ACCOUNT|URL")]
+    pub target: String,
+    /// Print JSON (field names in docs/check-json.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// POP3: also RETR message N into a scratch file (deleted afterwards): time to first byte, throughput, size check
+    #[arg(long, value_name = "N")]
+    pub retr: Option<u32>,
+    /// Run the whole check K times, each on a new connection, and show min/median/max
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Write the transcript of every connection (passwords shown as ***) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    /// SMTP: send a short test message to this address (needs --from)
+    #[arg(long, value_name = "TO", requires = "from")]
+    pub send_test: Option<String>,
+    /// SMTP: the sender address for --send-test
+    #[arg(long, value_name = "FROM", requires = "send_test")]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+const CHECK_HELP: &str = "\
+Exit status: 0 everything worked; 2 usage; 3 connection (DNS, TCP, TLS,
+greeting, STLS/STARTTLS); 4 login; 5 mailbox commands (STAT, LIST, UIDL, TOP,
+QUIT); 6 RETR; 7 SMTP sending (MAIL FROM, RCPT TO, DATA); 1 anything else.
+The report is printed up to the failure, with the error sentence.
+
+Examples:
+  popdoc check pop3s://alice@pop.example.com
+  popdoc check pop3s://alice@pop.example.com --retr 1 --repeat 3 --transcript t.txt
+  popdoc check --json pop3s://alice@pop.example.com > report.json
+  popdoc check smtp://alice@smtp.example.com --send-test bob@example.net --from alice@example.com";
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConnArgs {

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod config;

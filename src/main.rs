@@ -29,6 +29,11 @@ fn main() -> ExitCode {
     };
     let config = cli.config.clone();
     let config = config.as_deref();
+    if let Some(Command::Check(args)) = &cli.command {
+        let resolve = |target: &str, conn: &ConnArgs| one_account(target, conn, config);
+        let code = runtime.block_on(popdoc::check::run(args, &resolve));
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
             Some(Command::List(args)) => {
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| e.to_string())
             }
+            Some(Command::Check(_)) => unreachable!("handled above"),
             Some(Command::Config(ConfigCommand::Path)) => cmd::config::path(config),
             Some(Command::Password(PasswordCommand::Set { account })) => {
                 cmd::password::set(config, &account)

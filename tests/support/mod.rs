@@ -1,8 +1,10 @@
 //! Shared support for the integration tests: a private Dovecot POP3 server
-//! (`dovecot`) and a deterministic generator of test messages (`mailgen`).
+//! (`dovecot`), a private Exim SMTP server (`smtp`) and a deterministic
+//! generator of test messages (`mailgen`).
 //! Nothing here talks to anything but 127.0.0.1 or touches the system's mail setup.
 #![allow(dead_code)]
 
 pub mod dovecot;
 pub mod mailgen;
+pub mod smtp;
 pub mod tmux;

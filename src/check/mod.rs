@@ -1,0 +1,117 @@
+//! `popdoc check ACCOUNT|URL`: a diagnostic report a support person can
+//! paste into a ticket — the timing of every stage, TLS and certificate
+//! details, what the server announces, the login, mailbox sanity, and every
+//! refusal explained — as text or JSON (docs/check-json.md), for POP3
+//! and for SMTP submission.
+//!
+//! The figures come from what the connection recorded. Nothing is ever
+//! deleted, no mail is sent except the one test message asked for with
+//! `--send-test`, and the transcript, report and errors never hold a
+//! password or token. [`report_from_session`] builds the same report from
+//! an open session without any network traffic, for the TUI.
+
+pub mod cert;
+pub mod pop;
+pub mod report;
+pub mod session;
+pub mod smtp;
+pub mod stats;
+pub mod text;
+pub mod tls;
+pub mod uidl;
+
+use std::io::Write;
+
+pub use report::Report;
+pub use session::report_from_session;
+pub use text::render as render_text;
+
+use crate::account::Account;
+use crate::cli::{CheckArgs, ConnArgs};
+use report::{EXIT_OTHER, EXIT_USAGE};
+
+/// Turns a POP3 account name or URL and the options into an [`Account`]
+/// (the config file's lookup, or [`ConnArgs::account`] for URLs only).
+pub type Resolve<'a> = dyn Fn(&str, &ConnArgs) -> Result<Account, String> + Sync + 'a;
+
+/// Runs `popdoc check` and returns the exit status (see [`report`]).
+/// SMTP URLs are handled here; anything else goes through `resolve`.
+pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
+    let usage = |msg: String| {
+        let _ = writeln!(std::io::stderr(), "popdoc: {msg}");
+        EXIT_USAGE
+    };
+    let (mut report, transcript) = if smtp::is_smtp_url(&args.target) {
+        if args.retr.is_some() {
+            return usage("--retr is for POP3; an SMTP check has no messages to fetch".into());
+        }
+        let t = match smtp::target(&args.target, &args.conn) {
+            Ok(t) => t,
+            Err(e) => return usage(e),
+        };
+        let send = match (&args.send_test, &args.from) {
+            (Some(to), Some(from)) => {
+                for a in [to, from] {
+                    if let Err(e) = smtp::valid_address(a) {
+                        return usage(e);
+                    }
+                }
+                Some(smtp::SendOptions {
+                    from: from.clone(),
+                    to: to.clone(),
+                })
+            }
+            _ => None,
+        };
+        let o = smtp::check(&t, send.as_ref(), args.repeat).await;
+        (o.report, o.transcript)
+    } else {
+        if args.send_test.is_some() {
+            return usage(
+                "--send-test is for SMTP (smtp://HOST or smtps://HOST); a POP3 check sends no mail"
+                    .into(),
+            );
+        }
+        let account = match resolve(&args.target, &args.conn) {
+            Ok(a) => a,
+            Err(e) => return usage(e),
+        };
+        let opts = pop::Options {
+            retr: args.retr,
+            repeat: args.repeat,
+        };
+        let o = pop::check(&account, &opts).await;
+        (o.report, o.transcript)
+    };
+    if let Some(path) = &args.transcript {
+        if let Err(e) = std::fs::write(path, transcript.as_bytes()) {
+            report.problem(report::Problem::new(
+                report::Severity::Error,
+                None,
+                format!("could not write the transcript to {}: {e}", path.display()),
+            ));
+            if report.ok {
+                report.fail(
+                    None,
+                    format!("could not write the transcript to {}: {e}", path.display()),
+                );
+            }
+        }
+    }
+    let out = if args.json {
+        report.to_json() + "\n"
+    } else {
+        render_text(&report)
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(std::io::stderr(), "popdoc: writing the report failed: {e}");
+            return EXIT_OTHER;
+        }
+    }
+    report.exit_code
+}

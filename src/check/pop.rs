@@ -1,0 +1,505 @@
+//! The POP3 check: connect, log in, STAT, LIST, UIDL, `TOP n 0`, an
+//! optional RETR into a scratch file, QUIT; K times with `--repeat`.
+//! Figures come from the connection's own records (connect times, stages,
+//! per-command timings), never from a second clock.
+//!
+//! Never sends DELE; `--retr` is skipped on a server that says `EXPIRE 0`
+//! (its QUIT would delete what was retrieved).
+
+use std::time::Duration;
+
+use super::report::{
+    LoginInfo, Problem, Protocol, Report, RetrInfo, Severity, Source, Step, TopInfo,
+};
+use super::session::{
+    conn_samples, connection_info, describe_server, finish, mailbox_info, stage_samples,
+};
+use super::stats::{Samples, spread};
+use super::tls;
+use crate::account::Account;
+use crate::pop3::Command;
+use crate::pop3::capa::Expire as CapaExpire;
+use crate::pop3::reply::{parse_scan_listing, parse_uid_listing};
+use crate::worker::ops::{HEADER_LIMIT, Listing};
+use crate::worker::transport::CertCheck;
+use crate::worker::{Connection, Credentials, Error, Stage};
+
+/// What to do besides the standard steps.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// RETR this message into a scratch file.
+    pub retr: Option<u32>,
+    /// Run the whole check this many times (at least 1).
+    pub repeat: u32,
+}
+
+/// A finished check: the report and the transcript of every run.
+pub struct Outcome {
+    pub report: Report,
+    pub transcript: String,
+}
+
+/// One RETR's figures.
+#[derive(Debug, Clone, Copy)]
+struct RetrSample {
+    message: u32,
+    list_size: u64,
+    bytes: u64,
+    wire_bytes: u64,
+    first_byte: Duration,
+    transfer: Duration,
+}
+
+struct Run {
+    samples: Vec<(Step, Duration)>,
+    retr: Option<RetrSample>,
+    transcript: String,
+    failed: bool,
+}
+
+/// Runs the check against `account`.
+pub async fn check(account: &Account, opts: &Options) -> Outcome {
+    let started = crate::util::rfc3339(super::cert::now()).unwrap_or_default();
+    let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
+    report.runs_requested = opts.repeat.max(1);
+    report.connection = connection_info(account);
+    let mut transcript = String::new();
+    let (secret, token) = match crate::secret::obtain(account) {
+        Ok(s) => s,
+        Err(e) => {
+            report.fail(Some(Step::Login), e.to_string());
+            return Outcome { report, transcript };
+        }
+    };
+    let creds = Credentials {
+        user: account.user.clone(),
+        secret,
+        token,
+    };
+    let mut samples = Samples::default();
+    let mut retrs = Vec::new();
+    let runs = opts.repeat.max(1);
+    for run in 1..=runs {
+        let r = one_run(account, &creds, opts, run, &mut report).await;
+        samples.extend(&r.samples);
+        retrs.extend(r.retr);
+        if runs > 1 {
+            transcript.push_str(&format!("# run {run} of {runs}\n"));
+        }
+        transcript.push_str(&r.transcript);
+        if r.failed {
+            break;
+        }
+        report.runs_completed += 1;
+    }
+    report.timings = samples.rows();
+    fill_retr(&mut report, &retrs);
+    finish(&mut report);
+    Outcome { report, transcript }
+}
+
+/// The stage that failed, from the stage under way and the error.
+fn open_step(stage: Stage, e: &Error) -> Step {
+    match e {
+        Error::Resolve { .. } => Step::Dns,
+        Error::Tls { .. } | Error::CaFile { .. } => Step::Tls,
+        _ => match stage {
+            Stage::Connect => Step::Tcp,
+            Stage::Tls => Step::Tls,
+            Stage::Greeting => Step::Greeting,
+            Stage::Capa => Step::Capa,
+            Stage::Stls => Step::Stls,
+            Stage::Login => Step::Login,
+            Stage::CapaAfterLogin => Step::CapaAfterLogin,
+        },
+    }
+}
+
+/// Records a failure: the error sentence, and the response code explained.
+fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
+    let runs = report.runs_requested;
+    let prefix = if runs > 1 {
+        format!("run {run} of {runs}: ")
+    } else {
+        String::new()
+    };
+    let message = format!("{prefix}{e}");
+    let mut p = Problem::new(Severity::Error, Some(step), message.clone());
+    if let Some(code) = e.status().and_then(|s| s.code.as_ref()) {
+        p.response_code = Some(code.to_string());
+        p.explanation = Some(code.explain().to_string());
+        if *code == crate::pop3::RespCode::LoginDelay && run > 1 {
+            report.problem(Problem::new(
+                Severity::Note,
+                Some(step),
+                "the server refused a login this soon after the previous run ([LOGIN-DELAY]); run the check again later, or with fewer --repeat",
+            ));
+        }
+    }
+    report.problem(p);
+    report.fail(Some(step), message);
+}
+
+async fn one_run(
+    account: &Account,
+    creds: &Credentials,
+    opts: &Options,
+    run: u32,
+    report: &mut Report,
+) -> Run {
+    let first = run == 1;
+    let mut current = Stage::Connect;
+    let mut done: Vec<(Stage, Duration)> = Vec::new();
+    let opened = {
+        let mut on_stage = |s: Stage, d: &[(Stage, Duration)]| {
+            current = s;
+            done = d.to_vec();
+        };
+        Connection::open(account.endpoint(), account.timeout, &mut on_stage).await
+    };
+    let mut conn = match opened {
+        Ok(c) => c,
+        Err(e) => {
+            let step = open_step(current, &e);
+            if first && step == Step::Tls {
+                let details = if matches!(e, Error::Tls { .. }) {
+                    unverified_details(account).await
+                } else {
+                    None
+                };
+                tls::describe_failure(&e, details.as_ref(), report);
+            }
+            record_failure(report, step, &e, run);
+            return Run {
+                samples: stage_samples(&done),
+                retr: None,
+                transcript: format!("# the connection failed before a POP3 session existed: {e}\n"),
+                failed: true,
+            };
+        }
+    };
+    if first {
+        report.connection.address = conn.times.addr.map(|a| a.to_string());
+        if let Some(info) = &conn.tls {
+            tls::describe(info, &account.cert, report);
+        }
+        describe_server(&conn, report);
+    }
+    let mut retr = None;
+    let failed = match session(&mut conn, account, creds, opts, run, report, &mut retr).await {
+        Ok(()) => false,
+        Err((step, e)) => {
+            record_failure(report, step, &e, run);
+            true
+        }
+    };
+    if failed {
+        conn.shutdown().await;
+    }
+    Run {
+        samples: conn_samples(&conn),
+        retr,
+        transcript: conn.log.render(),
+        failed,
+    }
+}
+
+/// Login and the mailbox commands on an open connection.
+async fn session(
+    conn: &mut Connection,
+    account: &Account,
+    creds: &Credentials,
+    opts: &Options,
+    run: u32,
+    report: &mut Report,
+    retr: &mut Option<RetrSample>,
+) -> Result<(), (Step, Error)> {
+    let first = run == 1;
+    let mut login_stage = Stage::Login;
+    let login = conn
+        .login(creds, account.login, &mut |s, _| login_stage = s)
+        .await;
+    if first {
+        let mut info = LoginInfo {
+            user: account.user.clone(),
+            method: conn.method.clone(),
+            ok: login.is_ok(),
+            ..Default::default()
+        };
+        if let Err(e) = &login {
+            if let Some(status) = e.status() {
+                info.reply = Some(status.to_string());
+                if let Some(code) = &status.code {
+                    info.response_code = Some(code.to_string());
+                    info.explanation = Some(code.explain().to_string());
+                }
+            }
+        }
+        report.login = Some(info);
+    }
+    login.map_err(|e| {
+        let step = if login_stage == Stage::CapaAfterLogin {
+            Step::CapaAfterLogin
+        } else {
+            Step::Login
+        };
+        (step, e)
+    })?;
+    if first {
+        describe_server(conn, report);
+    }
+
+    let (messages, total) = conn.stat().await.map_err(|e| (Step::Stat, e))?;
+    let list = conn
+        .command(Command::List(None))
+        .await
+        .map_err(|e| (Step::List, e))?;
+    let mut listing = Vec::new();
+    for line in body_lines(list.body.as_deref().unwrap_or_default()) {
+        let (number, size) = parse_scan_listing(line).map_err(|m| {
+            (
+                Step::List,
+                Error::Malformed {
+                    command: "LIST".into(),
+                    detail: m.to_string(),
+                },
+            )
+        })?;
+        listing.push(Listing {
+            number,
+            size,
+            uidl: None,
+        });
+    }
+
+    let caps = conn.capabilities().cloned();
+    let uidl_supported = if caps.as_ref().is_none_or(|c| c.uidl) {
+        match conn.command(Command::Uidl(None)).await {
+            Ok(reply) => {
+                for line in body_lines(reply.body.as_deref().unwrap_or_default()) {
+                    let (n, uid) = parse_uid_listing(line).map_err(|m| {
+                        (
+                            Step::Uidl,
+                            Error::Malformed {
+                                command: "UIDL".into(),
+                                detail: m.to_string(),
+                            },
+                        )
+                    })?;
+                    if let Some(l) = listing.iter_mut().find(|l| l.number == n) {
+                        l.uidl = Some(uid);
+                    }
+                }
+                true
+            }
+            Err(Error::Refused { status, .. }) => {
+                if first {
+                    report.problem(Problem::new(
+                        Severity::Warning,
+                        Some(Step::Uidl),
+                        format!("the server refused UIDL ({status}): mail clients cannot tell which messages they already have, and may download them again"),
+                    ));
+                }
+                false
+            }
+            Err(e) => return Err((Step::Uidl, e)),
+        }
+    } else {
+        if first {
+            report.problem(Problem::new(
+                Severity::Warning,
+                Some(Step::Uidl),
+                "the server does not offer UIDL: mail clients cannot tell which messages they already have",
+            ));
+        }
+        false
+    };
+
+    let mut top = None;
+    if let Some(l) = listing.first() {
+        if caps.as_ref().is_none_or(|c| c.top) {
+            let reply = conn
+                .command(Command::Top {
+                    msg: l.number,
+                    lines: 0,
+                    limit: HEADER_LIMIT,
+                })
+                .await
+                .map_err(|e| (Step::Top, e))?;
+            top = Some(TopInfo {
+                message: l.number,
+                header_bytes: reply.body.map_or(0, |b| b.len() as u64),
+            });
+        } else if first {
+            report.problem(Problem::new(
+                Severity::Note,
+                Some(Step::Top),
+                "the server does not offer TOP: headers can only be read by downloading whole messages",
+            ));
+        }
+    } else if first {
+        report.problem(Problem::new(
+            Severity::Note,
+            Some(Step::Top),
+            "the mailbox is empty, so TOP was not tried",
+        ));
+    }
+
+    if first {
+        let mut mailbox = mailbox_info(&listing, uidl_supported);
+        mailbox.messages = messages;
+        mailbox.total_bytes = total;
+        mailbox.top = top;
+        if listing.len() as u64 != u64::from(messages) {
+            report.problem(Problem::new(
+                Severity::Warning,
+                Some(Step::List),
+                format!(
+                    "STAT says {messages} messages but LIST lists {}",
+                    listing.len()
+                ),
+            ));
+        }
+        report.mailbox = Some(mailbox);
+    }
+
+    let expire_zero = conn
+        .capabilities()
+        .and_then(|c| c.expire.as_ref())
+        .is_some_and(|(e, _)| *e == CapaExpire::Days(0));
+    if let Some(n) = opts.retr {
+        let Some(entry) = listing.iter().find(|l| l.number == n).cloned() else {
+            return Err((
+                Step::Retr,
+                Error::Invalid(format!(
+                    "there is no message {n} on the server (it has {} messages), so --retr {n} cannot be done",
+                    listing.len()
+                )),
+            ));
+        };
+        if expire_zero {
+            if first {
+                report.problem(Problem::new(
+                    Severity::Warning,
+                    Some(Step::Retr),
+                    "the server says EXPIRE 0 (it deletes messages once retrieved), so --retr was skipped: the check must not delete mail",
+                ));
+            }
+        } else {
+            *retr = Some(retr_scratch(conn, &entry).await?);
+        }
+    }
+
+    match conn.command(Command::Quit).await {
+        Ok(_) => {}
+        Err(e) => return Err((Step::Quit, e)),
+    }
+    conn.shutdown().await;
+    Ok(())
+}
+
+/// RETR into an unnamed temporary file, which disappears when closed.
+async fn retr_scratch(conn: &mut Connection, entry: &Listing) -> Result<RetrSample, (Step, Error)> {
+    let scratch = tempfile::tempfile().map_err(|e| {
+        (
+            Step::Retr,
+            Error::Write {
+                what: "the scratch file for RETR".into(),
+                reason: e.to_string(),
+            },
+        )
+    })?;
+    let mut file = tokio::fs::File::from_std(scratch);
+    let bytes = conn
+        .retr_to(entry.number, &mut file, &mut |_| {}, None)
+        .await
+        .map_err(|e| (Step::Retr, e))?;
+    drop(file);
+    let name = format!("RETR {}", entry.number);
+    let t = conn
+        .log
+        .timings()
+        .rev()
+        .find(|t| t.command == name)
+        .cloned();
+    let (first_byte, transfer, wire_bytes) = match t {
+        Some(t) => (
+            t.latency().unwrap_or_default(),
+            t.last_byte
+                .zip(t.first_byte)
+                .map(|(l, f)| l.saturating_sub(f))
+                .unwrap_or_default(),
+            t.bytes_in,
+        ),
+        None => (Duration::ZERO, Duration::ZERO, bytes),
+    };
+    Ok(RetrSample {
+        message: entry.number,
+        list_size: entry.size,
+        bytes,
+        wire_bytes,
+        first_byte,
+        transfer,
+    })
+}
+
+fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
+    let Some(last) = retrs.last() else { return };
+    let first_byte: Vec<f64> = retrs
+        .iter()
+        .map(|r| super::stats::ms(r.first_byte))
+        .collect();
+    let transfer: Vec<f64> = retrs.iter().map(|r| super::stats::ms(r.transfer)).collect();
+    let rate: Vec<f64> = retrs
+        .iter()
+        .filter(|r| !r.transfer.is_zero())
+        .map(|r| (r.wire_bytes as f64 / r.transfer.as_secs_f64()).round())
+        .collect();
+    let zero = super::report::Spread {
+        min: 0.0,
+        median: 0.0,
+        max: 0.0,
+    };
+    let matches = retrs.iter().all(|r| r.bytes == r.list_size);
+    if !matches {
+        report.problem(Problem::new(
+            Severity::Note,
+            Some(Step::Retr),
+            format!(
+                "LIST said message {} has {} bytes; RETR delivered {}. Servers often count differently (a missing final line break, rewritten headers); mail clients should not rely on LIST sizes",
+                last.message, last.list_size, last.bytes
+            ),
+        ));
+    }
+    if let Some(m) = report.mailbox.as_mut() {
+        m.retr = Some(RetrInfo {
+            message: last.message,
+            list_size: last.list_size,
+            bytes_received: last.bytes,
+            size_matches: matches,
+            first_byte_ms: spread(&first_byte).unwrap_or(zero),
+            transfer_ms: spread(&transfer).unwrap_or(zero),
+            bytes_per_second: spread(&rate),
+            scratch_deleted: true,
+        });
+    }
+}
+
+/// Certificate details from a handshake that does not check the
+/// certificate; only the greeting, CAPA (and STLS) are exchanged.
+async fn unverified_details(account: &Account) -> Option<crate::worker::transport::TlsInfo> {
+    let mut ep = account.endpoint();
+    ep.cert = CertCheck::NoVerify;
+    let mut conn = Connection::open(ep, account.timeout, &mut |_, _| {})
+        .await
+        .ok()?;
+    let info = conn.tls.clone();
+    conn.shutdown().await;
+    info
+}
+
+fn body_lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    body.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+}

@@ -1,0 +1,242 @@
+//! Where an SMTP check connects and with what: `smtp://[USER@]HOST[:PORT]`
+//! (STARTTLS, port 587) or `smtps://…` (TLS, port 465) with the shared
+//! connection options, the password or token, and the envelope addresses
+//! of `--send-test`. Parsing and validation only; no network.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::account::{self, Account};
+use crate::cli::ConnArgs;
+use crate::worker::conn::LoginMethod;
+use crate::worker::transport::{CertCheck, Endpoint, Security};
+
+/// Where and how to connect, from a URL and the shared options.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub label: String,
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub security: Security,
+    pub cert: CertCheck,
+    pub login: LoginMethod,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// The same as an account, for getting the password or token.
+    account: Account,
+}
+
+impl Target {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.security,
+            cert: self.cert.clone(),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
+/// The test message to send.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub from: String,
+    pub to: String,
+}
+
+/// Whether `s` names an SMTP server (`smtp://` or `smtps://`).
+pub fn is_smtp_url(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    lower.starts_with("smtp://") || lower.starts_with("smtps://")
+}
+
+/// Parses `smtp[s]://[USER@]HOST[:PORT]` with the shared options.
+pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("\"{url}\" is not a URL"))?;
+    let security = match scheme.to_ascii_lowercase().as_str() {
+        "smtp" => Security::StartTls,
+        "smtps" => Security::Implicit,
+        other => {
+            return Err(format!(
+                "unknown scheme \"{other}\"; use smtp:// or smtps://"
+            ));
+        }
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains(['/', '?', '#']) {
+        return Err(format!(
+            "\"{url}\": an SMTP URL has no path or query; use smtp://[USER@]HOST[:PORT]"
+        ));
+    }
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) => {
+            if u.contains(':') {
+                return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
+            }
+            let u = percent_decode(u)?;
+            if u.is_empty() {
+                return Err(format!("\"{url}\" has an empty user name"));
+            }
+            (Some(u), h)
+        }
+        None => (None, rest),
+    };
+    let (host, port) = split_host_port(hostport)?;
+    if host.is_empty() {
+        return Err(format!("\"{url}\" has no host name"));
+    }
+    if args.plaintext && security == Security::Implicit {
+        return Err("--plaintext goes with smtp:// URLs; smtps:// is always encrypted".into());
+    }
+    let port = port.unwrap_or(if security == Security::Implicit {
+        465
+    } else {
+        587
+    });
+    let mut a = Account {
+        label: url.to_string(),
+        host: host.clone(),
+        port,
+        user: user.clone().unwrap_or_default(),
+        security,
+        cert: CertCheck::System,
+        login: LoginMethod::Auto,
+        secret: account::default_secret(),
+        timeout: account::DEFAULT_TIMEOUT,
+        connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
+        save_dir: None,
+        preview_lines: account::DEFAULT_PREVIEW_LINES,
+        keepalive: None,
+    };
+    args.apply(&mut a)?;
+    if !matches!(a.login, LoginMethod::Auto | LoginMethod::Sasl(_)) {
+        return Err(format!(
+            "login method \"{}\" is not for SMTP; use auto, plain, login, xoauth2 or oauthbearer",
+            args.login.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(Target {
+        label: url.to_string(),
+        host,
+        port,
+        user,
+        security: a.security,
+        cert: a.cert.clone(),
+        login: a.login,
+        timeout: a.timeout,
+        connect_timeout: a.connect_timeout,
+        account: a,
+    })
+}
+
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("\"{p}\" is not a port number (1-65535)"))
+    };
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("\"{s}\": missing ']' after an IPv6 address"))?;
+        return match after.strip_prefix(':') {
+            Some(p) => Ok((host.to_string(), Some(port(p)?))),
+            None if after.is_empty() => Ok((host.to_string(), None)),
+            None => Err(format!("\"{s}\" is not HOST:PORT")),
+        };
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Ok((h.to_string(), Some(port(p)?))),
+        None => Ok((s.to_string(), None)),
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let v = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad %-escape in \"{s}\""))?;
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("\"{s}\" is not UTF-8 after %-decoding"))
+}
+
+/// Checks an envelope address for `--send-test` / `--from`.
+pub fn valid_address(a: &str) -> Result<(), String> {
+    if a.is_empty()
+        || a.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>')
+        || !a.contains('@')
+    {
+        return Err(format!(
+            "\"{a}\" is not an e-mail address popdoc can send to (user@domain, no spaces or angle brackets)"
+        ));
+    }
+    Ok(())
+}
+
+/// The password or token, when a user was given (the environment,
+/// `--password-command`, `--oauth-token-command`, or a prompt).
+pub(super) fn obtain_secret(t: &Target) -> Result<(SecretString, bool), String> {
+    crate::secret::obtain(&t.account).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ConnArgs {
+        ConnArgs {
+            timeout: Some(5),
+            connect_timeout: Some(5),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn urls_and_defaults() {
+        let t = target("smtp://alice@mail.example.test", &args()).unwrap();
+        assert_eq!((t.security, t.port), (Security::StartTls, 587));
+        assert_eq!(t.user.as_deref(), Some("alice"));
+        let t = target("SMTPS://mail.example.test:2465", &args()).unwrap();
+        assert_eq!(
+            (t.security, t.port, t.user),
+            (Security::Implicit, 2465, None)
+        );
+        let t = target("smtps://a%40b.test@[::1]", &args()).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 465));
+        assert_eq!(t.user.as_deref(), Some("a@b.test"));
+        assert!(
+            target("smtp://a:pw@h", &args())
+                .unwrap_err()
+                .contains("password")
+        );
+        assert!(target("smtp://h:0", &args()).is_err());
+        let mut a = args();
+        a.login = Some("apop".into());
+        assert!(target("smtp://h", &a).unwrap_err().contains("not for SMTP"));
+        a.login = Some("auto".into());
+        a.plaintext = true;
+        assert_eq!(
+            target("smtp://h", &a).unwrap().security,
+            Security::Plaintext
+        );
+        assert!(target("smtps://h", &a).is_err());
+    }
+}
