@@ -353,3 +353,35 @@ async fn saves_previews_and_a_dropped_ui_delete_nothing() {
     assert_eq!(mailbox.len(), 3);
     assert!(s.received().iter().all(|l| !l.starts_with("DELE")));
 }
+
+#[tokio::test]
+async fn the_report_comes_from_the_session_without_new_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _mailbox) = server(dir.path(), 3, Faults::default()).await;
+    let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
+    listed(&mut rx).await;
+    // Let the headers finish so that nothing else is in flight.
+    let mut headers = 0;
+    while headers < 3 {
+        headers += until(&mut rx, "headers", |e| match e {
+            Event::Headers(h) => Some(h.len()),
+            _ => None,
+        })
+        .await;
+    }
+    let before = s.received().len();
+    tx.send(Request::Report).await.unwrap();
+    let text = until(&mut rx, "the report", |e| match e {
+        Event::Report(t) => Some(t),
+        _ => None,
+    })
+    .await;
+    assert!(text.contains("Mailbox"), "{text}");
+    assert!(text.contains("Messages           3"), "{text}");
+    assert!(!text.contains(" p\n"), "no password");
+    assert_eq!(
+        s.received().len(),
+        before,
+        "the report sends nothing to the server"
+    );
+}

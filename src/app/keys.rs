@@ -29,6 +29,7 @@ pub enum Action {
     Filter,
     Transcript,
     WriteTranscript,
+    Report,
     Retry,
     Help,
     Quit,
@@ -168,7 +169,12 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('w'), N)],
         action: Action::WriteTranscript,
-        help: "write the transcript to a file",
+        help: "write the transcript (or the report) to a file",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('i'), N)],
+        action: Action::Report,
+        help: "connection report, as popdoc check prints it",
     },
     Binding {
         keys: &[(KeyCode::Char('r'), N)],

@@ -215,6 +215,8 @@ pub enum Overlay {
     Help { scroll: usize },
     /// `scroll`: the first line shown (`usize::MAX`: follow the end).
     Transcript { scroll: usize },
+    /// The connection report; `scroll`: the first line shown.
+    Report { scroll: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +253,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub status: Option<(StatusKind, String)>,
     pub transcript: VecDeque<Line>,
+    /// The last connection report (`i`), as text lines.
+    pub report: Option<Vec<String>>,
     pub latency: Option<Duration>,
     pub width: u16,
     pub height: u16,
@@ -306,6 +310,7 @@ impl App {
             overlay: None,
             status: None,
             transcript: VecDeque::new(),
+            report: None,
             latency: None,
             width: 80,
             height: 24,

@@ -723,3 +723,31 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
     let fx = send(&mut a, [code(KeyCode::Esc)]);
     assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
 }
+
+#[test]
+fn the_report_opens_scrolls_and_writes() {
+    let mut a = app(3);
+    let fx = send(&mut a, [key('i')]);
+    assert!(matches!(requests(&fx)[..], [Request::Report]));
+    assert_eq!(a.overlay, Some(Overlay::Report { scroll: 0 }));
+    let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    update(&mut a, Msg::Worker(Event::Report(text)));
+    assert_eq!(a.report.as_ref().unwrap().len(), 40);
+    send(&mut a, [key('G')]);
+    assert_eq!(a.overlay, Some(Overlay::Report { scroll: 40 - 22 }));
+    let fx = send(&mut a, [key('w')]);
+    match &fx[..] {
+        [Effect::WriteFile { path, contents }] => {
+            assert!(
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("popdoc-report-")
+            );
+            assert!(contents.starts_with("line 0\nline 1\n"));
+        }
+        other => panic!("{other:?}"),
+    }
+    send(&mut a, [key('i')]);
+    assert!(a.overlay.is_none());
+}

@@ -28,7 +28,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     scroll: scroll.saturating_add_signed(delta as isize),
                 });
             }
-            Some(Overlay::Help { .. }) => {}
+            Some(Overlay::Help { .. }) | Some(Overlay::Report { .. }) => {}
             None if app.dialog.is_none() => move_by(app, delta as isize, &mut fx),
             None => {}
         },
@@ -253,6 +253,11 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             fx.push(Effect::Pop(Request::Connect));
         }
         Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Report => {
+            app.report = None;
+            app.overlay = Some(Overlay::Report { scroll: 0 });
+            fx.push(Effect::Pop(Request::Report));
+        }
         Action::Quit => {
             if !app.marks.is_empty() && app.conn == Conn::Ready {
                 app.dialog = Some(Dialog::Quit);
@@ -427,6 +432,26 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
     fx.push(Effect::WriteFile { path, contents });
 }
 
+fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
+    let Some(lines) = &app.report else { return };
+    let stamp: String = app
+        .info
+        .as_ref()
+        .map(|i| i.started_utc.clone())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    let path = app.save_dir.join(format!("popdoc-report-{stamp}.txt"));
+    let mut contents = lines.join("\n");
+    contents.push('\n');
+    app.status(
+        StatusKind::Info,
+        format!("writing the report to {}", path.display()),
+    );
+    fx.push(Effect::WriteFile { path, contents });
+}
+
 fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>) {
     let ch = match key.code {
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -489,6 +514,7 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effe
     let (scroll, total) = match overlay {
         Overlay::Help { scroll } => (scroll, crate::ui::overlay::help_lines()),
         Overlay::Transcript { scroll } => (scroll, app.transcript.len()),
+        Overlay::Report { scroll } => (scroll, app.report.as_ref().map_or(0, Vec::len)),
     };
     let max = total.saturating_sub(rows);
     let at = scroll.min(max);
@@ -508,11 +534,17 @@ fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effe
             write_transcript(app, fx);
             Some(at)
         }
+        Some(Action::Report) if matches!(overlay, Overlay::Report { .. }) => None,
+        Some(Action::WriteTranscript) if matches!(overlay, Overlay::Report { .. }) => {
+            write_report(app, fx);
+            Some(at)
+        }
         _ => Some(at),
     };
     app.overlay = new_scroll.map(|scroll| match overlay {
         Overlay::Help { .. } => Overlay::Help { scroll },
         Overlay::Transcript { .. } => Overlay::Transcript { scroll },
+        Overlay::Report { .. } => Overlay::Report { scroll },
     });
 }
 
@@ -732,6 +764,9 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 format!("connection lost: {reason} (r reconnects)"),
             );
             app.conn = Conn::Disconnected(reason);
+        }
+        Event::Report(text) => {
+            app.report = Some(text.lines().map(str::to_string).collect());
         }
         Event::Ended => {
             if app.quitting {

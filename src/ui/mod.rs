@@ -31,6 +31,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         Some(Overlay::Transcript { scroll }) => {
             overlay::transcript(frame, app, scroll, size, &theme)
         }
+        Some(Overlay::Report { scroll }) => overlay::report(frame, app, scroll, size, &theme),
         None => {}
     }
     if let Some(d) = &app.dialog {

@@ -82,3 +82,32 @@ pub fn transcript(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
+
+pub fn report(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme: &Theme) {
+    frame.render_widget(Clear, area);
+    let block = frame_block(
+        " Connection report (j/k scroll, w writes it, Esc closes) ",
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines: Vec<Line> = match &app.report {
+        None => vec![Line::styled("building the report…", theme.dim())],
+        Some(text) => {
+            let max = text.len().saturating_sub(inner.height as usize);
+            text.iter()
+                .skip(scroll.min(max))
+                .take(inner.height as usize)
+                .map(|l| {
+                    // Section titles stand out.
+                    if !l.is_empty() && !l.starts_with(' ') {
+                        Line::styled(l.clone(), theme.label())
+                    } else {
+                        Line::raw(l.clone())
+                    }
+                })
+                .collect()
+        }
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -65,6 +65,9 @@ pub enum Request {
     Reset,
     /// Leave: RSET if needed, QUIT, and end the task. Nothing is deleted.
     Shutdown,
+    /// The connection report (what `popdoc check` shows), from what this
+    /// session has recorded; sends nothing to the server.
+    Report,
 }
 
 /// Facts about the session for the status bar and the report.
@@ -138,6 +141,8 @@ pub enum Event {
     Disconnected(String),
     /// The worker has ended (after Shutdown).
     Ended,
+    /// The connection report, as text.
+    Report(String),
 }
 
 pub struct Worker {
@@ -295,6 +300,17 @@ impl Worker {
             Request::Commit(marks) => self.commit(marks).await,
             Request::CommitAccepted => self.quit_commit().await,
             Request::Reset => self.reset().await,
+            Request::Report => {
+                let text = match &self.conn {
+                    Some(conn) => crate::check::render_text(&crate::check::report_from_session(
+                        conn,
+                        &self.listing,
+                        &self.account,
+                    )),
+                    None => "Not connected: there is no session to report on. Press r to reconnect, or run popdoc check.".to_string(),
+                };
+                self.send(Event::Report(text)).await;
+            }
             Request::Shutdown => {}
         }
         self.flush_transcript().await;
