@@ -137,6 +137,27 @@ pub fn default_secret() -> SecretSource {
 }
 
 impl Account {
+    /// An account with every setting at its default: system certificate
+    /// check, automatic login, the default secret source, default timeouts,
+    /// preview size and keepalive.
+    pub fn new(label: &str, host: &str, port: u16, user: &str, security: Security) -> Account {
+        Account {
+            label: label.to_string(),
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            security,
+            cert: CertCheck::System,
+            login: LoginMethod::Auto,
+            secret: default_secret(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            save_dir: None,
+            preview_lines: DEFAULT_PREVIEW_LINES,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+        }
+    }
+
     pub fn endpoint(&self) -> Endpoint {
         Endpoint {
             host: self.host.clone(),
@@ -209,7 +230,8 @@ pub fn parse_url(s: &str) -> Result<UrlParts, String> {
     })
 }
 
-fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+/// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` (shared with SMTP URLs).
+pub(crate) fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
     let bad_port = |p: &str| format!("\"{p}\" is not a port number (1-65535)");
     if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
@@ -241,7 +263,8 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String, String> {
+/// `%40` and friends in a URL's user part.
+pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -235,21 +235,7 @@ impl ConnArgs {
     /// An account from a URL and these options.
     pub fn account(&self, url: &str) -> Result<Account, String> {
         let parts = account::parse_url(url)?;
-        let mut a = Account {
-            label: url.to_string(),
-            host: parts.host,
-            port: parts.port,
-            user: parts.user,
-            security: parts.security,
-            cert: CertCheck::System,
-            login: LoginMethod::Auto,
-            secret: account::default_secret(),
-            timeout: account::DEFAULT_TIMEOUT,
-            connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
-            save_dir: None,
-            preview_lines: account::DEFAULT_PREVIEW_LINES,
-            keepalive: Some(account::DEFAULT_KEEPALIVE),
-        };
+        let mut a = Account::new(url, &parts.host, parts.port, &parts.user, parts.security);
         self.apply(&mut a)?;
         Ok(a)
     }

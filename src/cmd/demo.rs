@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::account::{self, Account, SecretSource};
+use crate::account::{Account, SecretSource};
 use crate::demo::{Faults, Mailbox, Server, ServerConfig, assets};
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Security};
+use crate::worker::transport::Security;
 
 pub struct DemoOptions {
     pub slow: bool,
@@ -84,20 +83,15 @@ pub async fn start(
         .await
         .map_err(|e| format!("cannot start the demo server: {e}"))?;
     let account = Account {
-        label: "demo".into(),
-        host: "127.0.0.1".into(),
-        port: server.port(),
-        user: "demo".into(),
-        // Loopback inside this process: the demo needs no TLS.
-        security: Security::Plaintext,
-        cert: CertCheck::System,
-        login: LoginMethod::Auto,
         secret: SecretSource::Fixed("demo".into()),
-        timeout: account::DEFAULT_TIMEOUT,
-        connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
-        save_dir: None,
-        preview_lines: account::DEFAULT_PREVIEW_LINES,
-        keepalive: Some(account::DEFAULT_KEEPALIVE),
+        // Loopback inside this process: the demo needs no TLS.
+        ..Account::new(
+            "demo",
+            "127.0.0.1",
+            server.port(),
+            "demo",
+            Security::Plaintext,
+        )
     };
     Ok((server, account, dir))
 }

@@ -78,7 +78,7 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
             if u.contains(':') {
                 return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
             }
-            let u = percent_decode(u)?;
+            let u = account::percent_decode(u)?;
             if u.is_empty() {
                 return Err(format!("\"{url}\" has an empty user name"));
             }
@@ -86,7 +86,7 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
         }
         None => (None, rest),
     };
-    let (host, port) = split_host_port(hostport)?;
+    let (host, port) = account::split_host_port(hostport)?;
     if host.is_empty() {
         return Err(format!("\"{url}\" has no host name"));
     }
@@ -99,19 +99,14 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
         587
     });
     let mut a = Account {
-        label: url.to_string(),
-        host: host.clone(),
-        port,
-        user: user.clone().unwrap_or_default(),
-        security,
-        cert: CertCheck::System,
-        login: LoginMethod::Auto,
-        secret: account::default_secret(),
-        timeout: account::DEFAULT_TIMEOUT,
-        connect_timeout: account::DEFAULT_CONNECT_TIMEOUT,
-        save_dir: None,
-        preview_lines: account::DEFAULT_PREVIEW_LINES,
         keepalive: None,
+        ..Account::new(
+            url,
+            &host,
+            port,
+            user.as_deref().unwrap_or_default(),
+            security,
+        )
     };
     args.apply(&mut a)?;
     if !matches!(a.login, LoginMethod::Auto | LoginMethod::Sasl(_)) {
@@ -132,49 +127,6 @@ pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
         connect_timeout: a.connect_timeout,
         account: a,
     })
-}
-
-fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
-    let port = |p: &str| {
-        p.parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("\"{p}\" is not a port number (1-65535)"))
-    };
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("\"{s}\": missing ']' after an IPv6 address"))?;
-        return match after.strip_prefix(':') {
-            Some(p) => Ok((host.to_string(), Some(port(p)?))),
-            None if after.is_empty() => Ok((host.to_string(), None)),
-            None => Err(format!("\"{s}\" is not HOST:PORT")),
-        };
-    }
-    match s.rsplit_once(':') {
-        Some((h, p)) => Ok((h.to_string(), Some(port(p)?))),
-        None => Ok((s.to_string(), None)),
-    }
-}
-
-fn percent_decode(s: &str) -> Result<String, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let v = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad %-escape in \"{s}\""))?;
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("\"{s}\" is not UTF-8 after %-decoding"))
 }
 
 /// Checks an envelope address for `--send-test` / `--from`.
