@@ -24,3 +24,14 @@ fn readme_key_table_matches_the_app() {
         "update the table in README.md from src/app/keys.rs"
     );
 }
+
+#[test]
+fn readme_shows_the_example_config_as_it_is() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let example = std::fs::read_to_string(format!("{root}/config/popdoc.example.toml")).unwrap();
+    assert!(
+        readme.contains(example.trim_end()),
+        "copy config/popdoc.example.toml into the README's example block"
+    );
+}
