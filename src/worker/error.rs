@@ -1,7 +1,6 @@
 //! Errors of the connection layer, each a sentence for the user: what
 //! happened and what to do. Never contains a password or token.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::pop3::{ProtocolError, Status};
@@ -119,16 +118,6 @@ fn refused_status(status: &Status) -> String {
 
 fn refused(command: &str, status: &Status) -> String {
     format!("the server refused {command}: {}", refused_status(status))
-}
-
-/// A command's words for error messages (`RETR 3`), never with secrets.
-#[derive(Debug, Clone)]
-pub struct CommandName(pub String);
-
-impl fmt::Display for CommandName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]

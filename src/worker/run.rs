@@ -7,7 +7,7 @@
 //! It sends NOOP when idle, reconnects after a cancelled RETR (POP3 cannot
 //! stop one midway), and never sends DELE except for a commit.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -739,13 +739,4 @@ impl Worker {
         }
         let _ = conn.quit().await;
     }
-}
-
-/// Numbers → listing index, for callers that need it.
-pub fn index_by_number(listing: &[Listing]) -> HashMap<u32, usize> {
-    listing
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.number, i))
-        .collect()
 }
