@@ -4,12 +4,14 @@
 //! streams to; never UI state.
 
 pub mod conn;
+pub mod engine;
 pub mod error;
 pub mod log;
 pub mod ops;
 pub mod run;
 pub mod transport;
 
-pub use conn::{Connection, Credentials, LoginMethod, Outcome, Reply, Stage};
+pub use conn::{Connection, Credentials, LoginMethod, Stage};
+pub use engine::{Outcome, Reply};
 pub use error::Error;
 pub use transport::{CertCheck, Endpoint, Security};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use tokio::io::AsyncWrite;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{Connection, Outcome};
+use super::conn::Connection;
+use super::engine::Outcome;
 use super::error::Error;
 use crate::pop3::reply::{Malformed, parse_scan_listing, parse_stat, parse_uid_listing};
 use crate::pop3::{Command, Status};
