@@ -16,7 +16,8 @@ use crate::pop3::sasl::{Mechanism, SaslClient};
 use crate::pop3::{Capabilities, Command, Event, Expect, Reader, Status};
 
 const READ_BUF: usize = 64 * 1024;
-/// Expected reply bytes in flight (see DESIGN: bound by bytes, generously).
+/// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
+/// by a small command count (all 1000 `TOP n 0` of a large mailbox fit).
 pub const DEFAULT_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A stage of opening a session, for progress displays and `check`.
@@ -235,7 +236,7 @@ impl Connection {
             Err(e) => return Err(e),
         };
         drop(reply);
-        // RFC 2595 §4 / DESIGN: bytes after +OK and before the handshake
+        // RFC 2595 §4: bytes after +OK and before the handshake
         // could only have been injected by someone in the middle.
         if self.reader.buffered() > 0 {
             self.broken = Some("STLS injection".into());
