@@ -17,7 +17,7 @@ use crate::pop3::{Capabilities, Command, Event, Expect, Reader, Status};
 
 const READ_BUF: usize = 64 * 1024;
 /// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
-/// by a small command count (all 1000 `TOP n 0` of a large mailbox fit).
+/// by a small command count: 512 `TOP n 0` at the 8 KiB each assumes.
 pub const DEFAULT_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A stage of opening a session, for progress displays and `check`.
