@@ -25,6 +25,7 @@ Examples:
   popdoc list work                              list it
   popdoc config path                            where the config file is looked for
   popdoc password set work                      store its password in the system keyring
+  popdoc check work --retr 1 --repeat 3         a diagnostic report for a support ticket
 
 Accounts: a TOML file (see `popdoc config path`); options given on the command
 line override the account's settings.
