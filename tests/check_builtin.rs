@@ -2,8 +2,9 @@
 //! faults and against a scripted peer; `report_from_session` on an open
 //! connection, which must send nothing.
 
-#[path = "support/certs.rs"]
-mod certs;
+mod support;
+
+use support::certs;
 
 use std::process::Output;
 use std::time::Duration;

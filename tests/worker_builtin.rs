@@ -2,8 +2,9 @@
 //! login methods, pipelining, streaming RETR, faults and their errors,
 //! certificate checks, and what the transcript shows.
 
-#[path = "support/certs.rs"]
-mod certs;
+mod support;
+
+use support::certs;
 
 use std::time::Duration;
 

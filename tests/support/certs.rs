@@ -18,36 +18,14 @@ pub struct TestPki {
 }
 
 pub fn pki() -> TestPki {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "popdoc test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .unwrap();
-    leaf_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let (ca_pem, _, leaf_pem, leaf_der, key_pem) =
+        super::common::certificates("popdoc test CA", "localhost", None).unwrap();
     TestPki {
-        ca_pem: ca_cert.pem(),
-        leaf_pem: leaf.pem(),
-        key_pem: leaf_key.serialize_pem(),
-        leaf_der: leaf.der().to_vec(),
-        fingerprint: Sha256::digest(leaf.der())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        ca_pem,
+        leaf_pem,
+        key_pem,
+        fingerprint: super::common::hex(&Sha256::digest(&leaf_der)),
+        leaf_der,
     }
 }
 

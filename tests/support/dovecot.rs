@@ -19,10 +19,8 @@
 //! - Connections from 127.0.0.1 to 127.0.0.1 count as secured: USER/PASS works
 //!   there without TLS even with `disable_plaintext_auth = yes`.
 
-use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufWriter, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,7 +31,12 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::CertificateDer;
+
+use super::common::{
+    certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
+    owner_gone, proc_cmdlines, temp_parent, write_owner,
+};
 
 /// `1` turns "Dovecot could not start" from a skip into a test failure (CI).
 pub const REQUIRE_ENV: &str = "POPDOC_REQUIRE_DOVECOT";
@@ -143,7 +146,7 @@ impl Dovecot {
     /// `tokio_rustls::TlsConnector::from`); the certificate is for `localhost`
     /// and `127.0.0.1`.
     pub fn tls_client_config(&self) -> Arc<rustls::ClientConfig> {
-        tls_client_config(&self.ca_der)
+        client_config(&self.ca_der)
     }
 
     /// Adds a user that can log in at once; creates ~/Maildir with cur, new, tmp.
@@ -353,7 +356,9 @@ fn try_start() -> Result<Dovecot, String> {
     let instance = format!("popdoc-{token}");
     let root = dir.path().to_path_buf();
 
-    let (ca_pem, ca_der, leaf_pem, leaf_der, key_pem) = make_certificates()?;
+    let (ca_pem, ca_der, leaf_pem, leaf_der, key_pem) =
+        certificates("popdoc test CA", "localhost", None)?;
+    let ca_der = CertificateDer::from(ca_der);
     let io_err = |what: &str, e: io::Error| format!("{what}: {e}");
     fs::write(root.join("ca.pem"), ca_pem).map_err(|e| io_err("write ca.pem", e))?;
     fs::write(root.join("cert.pem"), leaf_pem).map_err(|e| io_err("write cert.pem", e))?;
@@ -365,12 +370,7 @@ fn try_start() -> Result<Dovecot, String> {
     }
     // Owner of this test process and when it started: `reap_orphans` kills
     // instances whose owner is gone.
-    let me = std::process::id();
-    fs::write(
-        root.join("owner"),
-        format!("{me} {}", proc_start_time(me).unwrap_or_default()),
-    )
-    .map_err(|e| io_err("write owner", e))?;
+    write_owner(&root).map_err(|e| io_err("write owner", e))?;
     let passwd_dir = root.join("passwd.d");
     fs::create_dir(&passwd_dir).map_err(|e| io_err("passwd.d", e))?;
 
@@ -403,7 +403,7 @@ fn try_start() -> Result<Dovecot, String> {
                     pop3s_port,
                     ca_file: root.join("ca.pem"),
                     ca_der,
-                    fingerprint: hex(&Sha256::digest(leaf_der.as_ref())),
+                    fingerprint: hex(&Sha256::digest(&leaf_der)),
                     accounts,
                     passwd_dir,
                     dir,
@@ -506,17 +506,6 @@ fn id(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Where instance directories go: the temporary directory, unless its path
-/// is too long for the Unix sockets under base_dir (108 bytes).
-fn temp_parent() -> PathBuf {
-    let parent = std::env::temp_dir();
-    if parent.as_os_str().len() > 40 {
-        PathBuf::from("/tmp")
-    } else {
-        parent
-    }
-}
-
 fn make_temp_dir() -> Result<TempDir, String> {
     let parent = temp_parent();
     let dir = tempfile::Builder::new()
@@ -527,51 +516,6 @@ fn make_temp_dir() -> Result<TempDir, String> {
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))
         .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
     Ok(dir)
-}
-
-type Pems = (
-    String,
-    CertificateDer<'static>,
-    String,
-    CertificateDer<'static>,
-    String,
-);
-
-/// A private CA and a leaf for `localhost` and 127.0.0.1 signed by it.
-fn make_certificates() -> Result<Pems, String> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let err = |e: rcgen::Error| format!("certificate generation: {e}");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "popdoc test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_key = KeyPair::generate().map_err(err)?;
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let mut leaf_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .map_err(err)?;
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    leaf_params.use_authority_key_identifier_extension = true;
-    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_key = KeyPair::generate().map_err(err)?;
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
-    Ok((
-        ca_cert.pem(),
-        ca_cert.der().clone(),
-        leaf.pem(),
-        leaf.der().clone(),
-        leaf_key.serialize_pem(),
-    ))
 }
 
 fn config_text(root: &Path, a: &Accounts, token: &str, plain: u16, pop3s: u16) -> String {
@@ -661,12 +605,6 @@ service pop3-login {
     c
 }
 
-fn free_ports() -> io::Result<(u16, u16)> {
-    let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
-}
-
 /// Waits until both ports greet with this instance's greeting (POP3S after a
 /// verified TLS handshake).
 fn wait_ready(
@@ -679,7 +617,7 @@ fn wait_ready(
 ) -> Result<(), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let expected = format!("+OK Dovecot ready ({token}).");
-    let tls = tls_client_config(ca);
+    let tls = client_config(ca);
     let (mut plain_ok, mut pop3s_ok) = (false, false);
     let mut last = String::new();
     loop {
@@ -687,14 +625,14 @@ fn wait_ready(
             return Err(format!("dovecot exited during start-up ({status})"));
         }
         if !plain_ok {
-            match greeting_plain(plain) {
+            match first_line_plain(plain) {
                 Ok(g) if g == expected => plain_ok = true,
                 Ok(g) => last = format!("port {plain} greeted {g:?}"),
                 Err(e) => last = format!("port {plain}: {e}"),
             }
         }
         if plain_ok && !pop3s_ok {
-            match greeting_tls(pop3s, tls.clone()) {
+            match first_line_tls(pop3s, tls.clone()) {
                 Ok(g) if g == expected => pop3s_ok = true,
                 Ok(g) => last = format!("port {pop3s} greeted {g:?}"),
                 Err(e) => last = format!("port {pop3s}: {e}"),
@@ -718,55 +656,6 @@ fn wait_ready(
     }
 }
 
-fn greeting_plain(port: u16) -> io::Result<String> {
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let line = read_line(&mut s)?;
-    let _ = s.write_all(b"QUIT\r\n");
-    Ok(line)
-}
-
-fn greeting_tls(port: u16, config: Arc<rustls::ClientConfig>) -> io::Result<String> {
-    let tcp = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let name = ServerName::try_from("localhost").expect("valid name");
-    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    let line = read_line(&mut s)?;
-    let _ = s.write_all(b"QUIT\r\n");
-    Ok(line)
-}
-
-/// One line without its CRLF, at most 512 bytes.
-fn read_line(r: &mut impl Read) -> io::Result<String> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while !line.ends_with(b"\r\n") {
-        if line.len() > 512 || r.read(&mut byte)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("no complete line: {:?}", String::from_utf8_lossy(&line)),
-            ));
-        }
-        line.push(byte[0]);
-    }
-    line.truncate(line.len() - 2);
-    Ok(String::from_utf8_lossy(&line).into_owned())
-}
-
-fn tls_client_config(ca: &CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.clone()).expect("CA certificate is valid");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 fn read_log(root: &Path) -> String {
     let mut log = fs::read_to_string(root.join("dovecot.log")).unwrap_or_default();
     let stderr = fs::read_to_string(root.join("stderr.log")).unwrap_or_default();
@@ -780,13 +669,6 @@ fn read_log(root: &Path) -> String {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn set_owner(path: &Path, owner: Option<(u32, u32)>) {
@@ -838,44 +720,8 @@ fn wait_instance_gone(instance: &str) {
     }
 }
 
-/// Live (non-zombie) processes and their arguments.
-fn proc_cmdlines() -> Vec<(u32, Vec<String>)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            if raw.is_empty() {
-                return None; // zombie or kernel thread
-            }
-            let args = raw
-                .split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            Some((pid, args))
-        })
-        .collect()
-}
-
 fn proc_alive(pid: u32) -> bool {
     fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
-}
-
-/// Field 22 of /proc/PID/stat: start time in clock ticks after boot.
-fn proc_start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    after_comm.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn kill_pid(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Cleans up after test processes that died without dropping their
@@ -896,7 +742,7 @@ fn reap_orphans() {
             continue;
         };
         let Some(dir) = conf.parent() else { continue };
-        if is_instance_dir(dir) && owner_gone(dir) {
+        if owner_gone(dir, DIR_PREFIX) {
             kill_pid(pid);
             killed = true;
         }
@@ -909,30 +755,8 @@ fn reap_orphans() {
         return;
     };
     for dir in entries.filter_map(|e| Some(e.ok()?.path())) {
-        if is_instance_dir(&dir) && owner_gone(&dir) {
+        if owner_gone(&dir, DIR_PREFIX) {
             let _ = fs::remove_dir_all(&dir);
         }
-    }
-}
-
-fn is_instance_dir(dir: &Path) -> bool {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(DIR_PREFIX))
-}
-
-/// The `owner` file names a pid and start time that no longer match a
-/// process. False when there is no `owner` file yet (being set up).
-fn owner_gone(dir: &Path) -> bool {
-    let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
-        return false;
-    };
-    let mut it = owner.split_whitespace();
-    match (
-        it.next().and_then(|p| p.parse::<u32>().ok()),
-        it.next().and_then(|s| s.parse::<u64>().ok()),
-    ) {
-        (Some(pid), Some(started)) => proc_start_time(pid) != Some(started),
-        _ => false,
     }
 }

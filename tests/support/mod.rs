@@ -4,6 +4,8 @@
 //! Nothing here talks to anything but 127.0.0.1 or touches the system's mail setup.
 #![allow(dead_code)]
 
+pub mod certs;
+pub mod common;
 pub mod dovecot;
 pub mod mailgen;
 pub mod smtp;

@@ -18,19 +18,22 @@
 //! share a directory or a port.
 
 use std::fs;
-use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::CertificateDer;
+
+use super::common::{
+    certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
+    owner_gone, proc_cmdlines, temp_parent, write_owner,
+};
 
 /// `1` turns "the SMTP server could not start" from a skip into a failure (CI).
 pub const REQUIRE_ENV: &str = "POPDOC_REQUIRE_SMTP";
@@ -192,7 +195,11 @@ fn try_start(opts: &Options) -> Result<SmtpServer, String> {
     // reach every file.
     fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
         .map_err(|e| err("chmod dir", e))?;
-    let (ca_pem, ca_der, leaf_pem, leaf_der, key_pem) = certificates(opts.cert_days)?;
+    let (ca_pem, ca_der, leaf_pem, leaf_der, key_pem) = certificates(
+        "popdoc SMTP test CA",
+        "smtp.localhost",
+        Some(opts.cert_days),
+    )?;
     fs::write(root.join("ca.pem"), ca_pem).map_err(|e| err("ca.pem", e))?;
     fs::write(root.join("cert.pem"), leaf_pem).map_err(|e| err("cert.pem", e))?;
     fs::write(root.join("key.pem"), key_pem).map_err(|e| err("key.pem", e))?;
@@ -207,12 +214,8 @@ fn try_start(opts: &Options) -> Result<SmtpServer, String> {
                 .map_err(|e| err("chown", e))?;
         }
     }
+    write_owner(&root).map_err(|e| err("owner", e))?;
     let me = std::process::id();
-    fs::write(
-        root.join("owner"),
-        format!("{me} {}", proc_start_time(me).unwrap_or_default()),
-    )
-    .map_err(|e| err("owner", e))?;
     let token = format!("{me}x{}", SEQ.fetch_add(1, Ordering::Relaxed));
     let ca = CertificateDer::from(ca_der);
     let config = root.join("exim.conf");
@@ -308,63 +311,6 @@ fn exim_owner() -> Result<(String, Option<(u32, u32)>), String> {
     Err("running as root but there is no Debian-exim or exim user".into())
 }
 
-fn temp_parent() -> PathBuf {
-    let parent = std::env::temp_dir();
-    if parent.as_os_str().len() > 40 {
-        PathBuf::from("/tmp")
-    } else {
-        parent
-    }
-}
-
-type Pems = (String, Vec<u8>, String, Vec<u8>, String);
-
-/// A private CA and a leaf for `localhost` and 127.0.0.1, valid from
-/// yesterday until `days` from now.
-fn certificates(days: i64) -> Result<Pems, String> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let e = |e: rcgen::Error| format!("certificate generation: {e}");
-    let date = |offset_days: i64| {
-        let d = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::from_hours(24 * offset_days))
-            .expect("date in range")
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        rcgen::date_time_ymd(i32::from(d.year()), d.month() as u8, d.day() as u8)
-    };
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "popdoc SMTP test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_key = KeyPair::generate().map_err(e)?;
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(e)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .map_err(e)?;
-    leaf.distinguished_name
-        .push(DnType::CommonName, "smtp.localhost");
-    leaf.not_before = date(-1);
-    // The day after the wanted date at 00:00 UTC: `days` whole days remain.
-    leaf.not_after = date(days + 1);
-    leaf.use_authority_key_identifier_extension = true;
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_key = KeyPair::generate().map_err(e)?;
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(e)?;
-    Ok((
-        ca_cert.pem(),
-        ca_cert.der().to_vec(),
-        leaf_cert.pem(),
-        leaf_cert.der().to_vec(),
-        leaf_key.serialize_pem(),
-    ))
-}
-
 fn config_text(root: &Path, user: &str, token: &str, sub: u16, smtps: u16) -> String {
     CONFIG
         .replace("@ROOT@", &root.display().to_string())
@@ -436,12 +382,6 @@ xoauth2:
   server_set_id = @USER@
 "#;
 
-fn free_ports() -> io::Result<(u16, u16)> {
-    let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
-}
-
 /// Waits until both ports greet with this instance's banner (SMTPS after a
 /// verified handshake).
 fn wait_ready(
@@ -453,7 +393,7 @@ fn wait_ready(
 ) -> Result<(), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let mine = |g: &str| g.starts_with("220 ") && g.contains(&format!("({token})"));
-    let tls = tls_config(ca);
+    let tls = client_config(ca);
     let (mut sub_ok, mut smtps_ok) = (false, false);
     let mut last = String::new();
     loop {
@@ -461,14 +401,14 @@ fn wait_ready(
             return Err(format!("exim exited during start-up ({status})"));
         }
         if !sub_ok {
-            match banner_plain(sub) {
+            match first_line_plain(sub) {
                 Ok(g) if mine(&g) => sub_ok = true,
                 Ok(g) => last = format!("port {sub} greeted {g:?}"),
                 Err(e) => last = format!("port {sub}: {e}"),
             }
         }
         if sub_ok && !smtps_ok {
-            match banner_tls(smtps, tls.clone()) {
+            match first_line_tls(smtps, tls.clone()) {
                 Ok(g) if mine(&g) => smtps_ok = true,
                 Ok(g) => last = format!("port {smtps} greeted {g:?}"),
                 Err(e) => last = format!("port {smtps}: {e}"),
@@ -487,54 +427,6 @@ fn wait_ready(
     }
 }
 
-fn banner_plain(port: u16) -> io::Result<String> {
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let line = read_line(&mut s)?;
-    let _ = s.write_all(b"QUIT\r\n");
-    Ok(line)
-}
-
-fn banner_tls(port: u16, config: Arc<rustls::ClientConfig>) -> io::Result<String> {
-    let tcp = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let name = ServerName::try_from("localhost").expect("valid name");
-    let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    let line = read_line(&mut s)?;
-    let _ = s.write_all(b"QUIT\r\n");
-    Ok(line)
-}
-
-fn read_line(r: &mut impl Read) -> io::Result<String> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while !line.ends_with(b"\r\n") {
-        if line.len() > 1024 || r.read(&mut byte)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("no complete line: {:?}", String::from_utf8_lossy(&line)),
-            ));
-        }
-        line.push(byte[0]);
-    }
-    line.truncate(line.len() - 2);
-    Ok(String::from_utf8_lossy(&line).into_owned())
-}
-
-fn tls_config(ca: &CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.clone()).expect("CA certificate is valid");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 fn read_log(root: &Path) -> String {
     let mut out = String::new();
     for name in ["log/mainlog", "log/rejectlog", "log/paniclog", "stderr.log"] {
@@ -545,10 +437,6 @@ fn read_log(root: &Path) -> String {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // --- processes, via /proc (Linux); elsewhere these find nothing ---
@@ -563,40 +451,6 @@ fn pids_with_config(config: &Path) -> Vec<u32> {
         .collect()
 }
 
-fn proc_cmdlines() -> Vec<(u32, Vec<String>)> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            if raw.is_empty() {
-                return None;
-            }
-            let args = raw
-                .split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            Some((pid, args))
-        })
-        .collect()
-}
-
-fn proc_start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    after_comm.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn kill_pid(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .stderr(Stdio::null())
-        .status();
-}
-
 /// Kills the Exims of test processes that died without dropping their
 /// instance, and removes their directories (the `owner` file names a
 /// process that is gone).
@@ -604,19 +458,7 @@ fn reap_orphans() {
     if !Path::new("/proc/self/stat").exists() {
         return;
     }
-    let gone = |dir: &Path| -> bool {
-        let is_ours = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(DIR_PREFIX));
-        let Ok(owner) = fs::read_to_string(dir.join("owner")) else {
-            return false;
-        };
-        let mut it = owner.split_whitespace();
-        let pid = it.next().and_then(|p| p.parse::<u32>().ok());
-        let started = it.next().and_then(|s| s.parse::<u64>().ok());
-        is_ours && matches!((pid, started), (Some(p), Some(s)) if proc_start_time(p) != Some(s))
-    };
+    let gone = |dir: &Path| owner_gone(dir, DIR_PREFIX);
     for (pid, args) in proc_cmdlines() {
         let conf = args
             .windows(2)
