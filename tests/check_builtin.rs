@@ -4,9 +4,10 @@
 
 mod support;
 
+use support::report::{json, popdoc, stages, text};
+
 use support::certs;
 
-use std::process::Output;
 use std::time::Duration;
 
 use popdoc::check::report::Step;
@@ -46,40 +47,8 @@ async fn server(faults: Faults) -> Server {
     .await
 }
 
-async fn popdoc(args: &[&str], password: &str) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(args)
-        .env("POPDOC_PASSWORD", password)
-        .output()
-        .await
-        .unwrap()
-}
-
 fn url(port: u16) -> String {
     format!("pop3://ann@127.0.0.1:{port}")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stages(v: &Value) -> Vec<String> {
-    v["timings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["stage"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,34 +4,11 @@
 
 mod support;
 
-use std::process::Output;
+use support::report::{json, popdoc, text};
 
 use serde_json::Value;
 use support::dovecot::Dovecot;
 use support::mailgen;
-
-async fn popdoc(args: &[&str], password: &str) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(args)
-        .env("POPDOC_PASSWORD", password)
-        .output()
-        .await
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 fn stage_rows(v: &Value) -> Vec<(String, u64)> {
     v["timings"]

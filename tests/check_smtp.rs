@@ -5,44 +5,13 @@
 
 mod support;
 
-use std::process::Output;
+use support::report::{json, popdoc, stages, text};
+
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use support::smtp::{self, SmtpServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-async fn popdoc(args: &[&str], password: &str) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(args)
-        .env("POPDOC_PASSWORD", password)
-        .output()
-        .await
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stages(v: &Value) -> Vec<String> {
-    v["timings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["stage"].as_str().unwrap().to_string())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn starttls_auth_and_a_test_message() {

@@ -1,6 +1,8 @@
 //! The real binary's `list` and `save` against the built-in server.
 
-use std::process::Output;
+mod support;
+
+use support::report::popdoc;
 
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 
@@ -26,15 +28,6 @@ async fn server(faults: Faults) -> Server {
     )
     .await
     .unwrap()
-}
-
-async fn popdoc(args: &[&str], password: &str) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(args)
-        .env("POPDOC_PASSWORD", password)
-        .output()
-        .await
-        .unwrap()
 }
 
 fn url(s: &Server) -> String {

@@ -8,5 +8,6 @@ pub mod certs;
 pub mod common;
 pub mod dovecot;
 pub mod mailgen;
+pub mod report;
 pub mod smtp;
 pub mod tmux;
