@@ -205,3 +205,28 @@ pub fn owner_gone(dir: &Path, prefix: &str) -> bool {
         _ => false,
     }
 }
+
+/// A server binary: the file named by the environment variable `env` if
+/// set, else the first of `names` in PATH or in `fallbacks`; `missing`
+/// says what to install.
+pub fn find_binary(
+    env: &str,
+    names: &[&str],
+    fallbacks: &[&str],
+    missing: &str,
+) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(env) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("{env}={} is not a file", p.display()))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .chain(fallbacks.iter().map(PathBuf::from))
+        .find(|p| p.is_file())
+        .ok_or_else(|| missing.to_string())
+}

@@ -34,7 +34,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use super::common::{
-    certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
+    self, certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
     owner_gone, proc_cmdlines, temp_parent, write_owner,
 };
 
@@ -433,24 +433,13 @@ fn try_start() -> Result<Dovecot, String> {
 }
 
 fn find_binary() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os(BIN_ENV) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("{BIN_ENV}={} is not a file", p.display()))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("dovecot"))
-        .chain(["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"].map(PathBuf::from))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            "no dovecot binary in PATH, /usr/sbin or /usr/local/sbin \
-             (install dovecot-core and dovecot-pop3d)"
-                .to_owned()
-        })
+    common::find_binary(
+        BIN_ENV,
+        &["dovecot"],
+        &["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"],
+        "no dovecot binary in PATH, /usr/sbin or /usr/local/sbin \
+         (install dovecot-core and dovecot-pop3d)",
+    )
 }
 
 fn accounts() -> Result<Accounts, String> {

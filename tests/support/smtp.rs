@@ -31,7 +31,7 @@ use tempfile::TempDir;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use super::common::{
-    certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
+    self, certificates, client_config, first_line_plain, first_line_tls, free_ports, hex, kill_pid,
     owner_gone, proc_cmdlines, temp_parent, write_owner,
 };
 
@@ -266,22 +266,12 @@ fn try_start(opts: &Options) -> Result<SmtpServer, String> {
 }
 
 fn find_binary() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os(BIN_ENV) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("{BIN_ENV}={} is not a file", p.display()))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|d| [d.join("exim4"), d.join("exim")])
-        .chain(["/usr/sbin/exim4", "/usr/sbin/exim"].map(PathBuf::from))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            "no exim4 binary in PATH or /usr/sbin (install exim4-daemon-light)".to_string()
-        })
+    common::find_binary(
+        BIN_ENV,
+        &["exim4", "exim"],
+        &["/usr/sbin/exim4", "/usr/sbin/exim"],
+        "no exim4 binary in PATH or /usr/sbin (install exim4-daemon-light)",
+    )
 }
 
 /// The user Exim runs as, and its ids when files must be handed to it
