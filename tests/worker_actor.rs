@@ -385,3 +385,59 @@ async fn the_report_comes_from_the_session_without_new_commands() {
         "the report sends nothing to the server"
     );
 }
+
+#[tokio::test]
+async fn without_uidl_a_save_compares_with_its_own_list_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sizes differ, so the LIST size of the wrong message would show.
+    let msgs: Vec<Vec<u8>> = (1..=3)
+        .map(|i| format!("Subject: m{i}\r\n\r\n{}\r\n", "x".repeat(i * 100)).into_bytes())
+        .collect();
+    for (i, m) in msgs.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("{:02}.eml", i + 1)), m).unwrap();
+    }
+    let config = ServerConfig {
+        user: "u".into(),
+        password: "p".into(),
+        faults: Faults {
+            no_uidl: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = Server::start(config, Mailbox::from_dir(dir.path()).unwrap())
+        .await
+        .unwrap();
+    let saves = tempfile::tempdir().unwrap();
+    let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
+    let listing = listed(&mut rx).await;
+    assert!(listing.iter().all(|l| l.uidl.is_none()));
+    tx.send(Request::Save {
+        id: 2,
+        number: 2,
+        uidl: None,
+        dest: saves.path().join("m.eml"),
+        collision: Collision::Number,
+        cancel: CancellationToken::new(),
+    })
+    .await
+    .unwrap();
+    let (result, list_size) = until(&mut rx, "the save", |e| match e {
+        Event::Saved {
+            id: 2,
+            result,
+            list_size,
+            ..
+        } => Some((result, list_size)),
+        _ => None,
+    })
+    .await;
+    let saved = result.unwrap();
+    assert_eq!(std::fs::read(&saved.path).unwrap(), msgs[1]);
+    assert_eq!(
+        list_size, listing[1].size,
+        "LIST size of message 2, not of the first row"
+    );
+    assert_ne!(listing[0].size, listing[1].size);
+    assert_eq!(saved.size, list_size);
+}

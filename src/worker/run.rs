@@ -532,19 +532,19 @@ impl Worker {
         collision: Collision,
         cancel: CancellationToken,
     ) {
-        let list_size = self
-            .listing
-            .iter()
-            .find(|l| l.uidl.as_deref() == uidl || (uidl.is_none() && l.number == number))
-            .map(|l| l.size)
-            .unwrap_or(0);
+        let n = self.current_number(number, uidl);
+        // The LIST size of the very message found above (by UIDL, or by
+        // number on a server without UIDL).
+        let list_size = n
+            .and_then(|n| self.listing.iter().find(|l| l.number == n))
+            .map_or(0, |l| l.size);
         let done = |result, cancelled| Event::Saved {
             id,
             result,
             list_size,
             cancelled,
         };
-        let Some(n) = self.current_number(number, uidl) else {
+        let Some(n) = n else {
             self.send(done(
                 Err("the message is no longer on the server".into()),
                 false,
