@@ -154,6 +154,8 @@ async fn event_loop(
     worker: &mut Option<Worker>,
 ) -> Result<(), String> {
     let (in_tx, mut input) = mpsc::channel(256);
+    // Files are written off the UI task; their outcome comes back here.
+    let (written_tx, mut written) = mpsc::channel::<Msg>(8);
     input_thread(in_tx);
     let mut app = App::new(
         account.server_label(),
@@ -194,6 +196,7 @@ async fn event_loop(
                 Some(m) => m,
                 None => return Err("the terminal input ended".into()),
             },
+            Some(m) = written.recv() => m,
             e = next_event(worker), if !worker_gone => match e {
                 Some(e) => Msg::Worker(e),
                 None => {
@@ -241,13 +244,16 @@ async fn event_loop(
                 },
                 Effect::Cancel(token) => token.cancel(),
                 Effect::WriteFile { path, contents } => {
-                    let result = path
-                        .parent()
-                        .map_or(Ok(()), std::fs::create_dir_all)
-                        .and_then(|_| std::fs::write(&path, contents))
-                        .map(|_| path.clone())
-                        .map_err(|e| format!("could not write {}: {e}", path.display()));
-                    let _ = app::update(&mut app, Msg::Written(result));
+                    let tx = written_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = path
+                            .parent()
+                            .map_or(Ok(()), std::fs::create_dir_all)
+                            .and_then(|_| std::fs::write(&path, contents))
+                            .map(|_| path.clone())
+                            .map_err(|e| format!("could not write {}: {e}", path.display()));
+                        let _ = tx.blocking_send(Msg::Written(result));
+                    });
                 }
                 Effect::Quit => return Ok(()),
             }
