@@ -261,11 +261,11 @@ fn walk(
             }
         }
         PartType::Message(inner) => {
-            if let Some(first) = inner.parts.first() {
-                if let PartType::Multipart(ids) = &first.body {
-                    for id in ids.iter() {
-                        walk(inner, *id as usize, depth + 1, raw_len, truncated, out);
-                    }
+            if let Some(first) = inner.parts.first()
+                && let PartType::Multipart(ids) = &first.body
+            {
+                for id in ids.iter() {
+                    walk(inner, *id as usize, depth + 1, raw_len, truncated, out);
                 }
             }
         }

@@ -10,11 +10,11 @@ use popdoc::config::Resolved;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(path) = &cli.log {
-        if let Err(e) = init_log(path) {
-            eprintln!("popdoc: cannot write the log file {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = &cli.log
+        && let Err(e) = init_log(path)
+    {
+        eprintln!("popdoc: cannot write the log file {}: {e}", path.display());
+        return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

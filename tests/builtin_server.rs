@@ -698,7 +698,7 @@ async fn retr_of_20_mb_streams_exact_bytes() {
     msg.extend_from_slice(b"Subject: big\r\n\r\n");
     let mut i = 0u32;
     while msg.len() < 20 << 20 {
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             msg.extend_from_slice(b".");
         }
         msg.extend_from_slice(format!("line {i:08} {}\r\n", "x".repeat(80)).as_bytes());

@@ -647,22 +647,22 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
         }
         Event::Preview { id, result, .. } => {
-            if let Some(p) = &mut app.preview {
-                if p.id == id {
-                    p.content = match result {
-                        Ok(preview) => PreviewContent::Ready(Box::new(preview)),
-                        Err(e) => PreviewContent::Failed(e),
-                    };
-                }
-                // Otherwise the user has moved on: the reply is dropped.
+            if let Some(p) = &mut app.preview
+                && p.id == id
+            {
+                p.content = match result {
+                    Ok(preview) => PreviewContent::Ready(Box::new(preview)),
+                    Err(e) => PreviewContent::Failed(e),
+                };
             }
+            // Otherwise the user has moved on: the reply is dropped.
         }
         Event::SaveProgress { id, bytes, elapsed } => {
-            if let Some(s) = &mut app.save {
-                if s.id == id {
-                    s.bytes = bytes;
-                    s.elapsed = elapsed;
-                }
+            if let Some(s) = &mut app.save
+                && s.id == id
+            {
+                s.bytes = bytes;
+                s.elapsed = elapsed;
             }
         }
         Event::Saved {

@@ -83,19 +83,19 @@ pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
         let o = pop::check(&account, &opts).await;
         (o.report, o.transcript)
     };
-    if let Some(path) = &args.transcript {
-        if let Err(e) = std::fs::write(path, transcript.as_bytes()) {
-            report.problem(report::Problem::new(
-                report::Severity::Error,
+    if let Some(path) = &args.transcript
+        && let Err(e) = std::fs::write(path, transcript.as_bytes())
+    {
+        report.problem(report::Problem::new(
+            report::Severity::Error,
+            None,
+            format!("could not write the transcript to {}: {e}", path.display()),
+        ));
+        if report.ok {
+            report.fail(
                 None,
                 format!("could not write the transcript to {}: {e}", path.display()),
-            ));
-            if report.ok {
-                report.fail(
-                    None,
-                    format!("could not write the transcript to {}: {e}", path.display()),
-                );
-            }
+            );
         }
     }
     let out = if args.json {
@@ -107,11 +107,10 @@ pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
     if let Err(e) = stdout
         .write_all(out.as_bytes())
         .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            let _ = writeln!(std::io::stderr(), "popdoc: writing the report failed: {e}");
-            return EXIT_OTHER;
-        }
+        let _ = writeln!(std::io::stderr(), "popdoc: writing the report failed: {e}");
+        return EXIT_OTHER;
     }
     report.exit_code
 }

@@ -226,13 +226,13 @@ async fn session(
             ok: login.is_ok(),
             ..Default::default()
         };
-        if let Err(e) = &login {
-            if let Some(status) = e.status() {
-                info.reply = Some(status.to_string());
-                if let Some(code) = &status.code {
-                    info.response_code = Some(code.to_string());
-                    info.explanation = Some(code.explain().to_string());
-                }
+        if let Err(e) = &login
+            && let Some(status) = e.status()
+        {
+            info.reply = Some(status.to_string());
+            if let Some(code) = &status.code {
+                info.response_code = Some(code.to_string());
+                info.explanation = Some(code.explain().to_string());
             }
         }
         report.login = Some(info);

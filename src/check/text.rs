@@ -313,10 +313,10 @@ fn mailbox(out: &mut Text, r: &Report) {
         "Messages",
         &format!("{}, {}", m.messages, bytes(m.total_bytes)),
     );
-    if let (Some(n), Some(b)) = (m.listed_messages, m.listed_bytes) {
-        if n != m.messages || b != m.total_bytes {
-            out.field("LIST says", &format!("{n} messages, {}", bytes(b)));
-        }
+    if let (Some(n), Some(b)) = (m.listed_messages, m.listed_bytes)
+        && (n != m.messages || b != m.total_bytes)
+    {
+        out.field("LIST says", &format!("{n} messages, {}", bytes(b)));
     }
     for (i, l) in m.largest.iter().enumerate() {
         let uidl = l

@@ -219,10 +219,10 @@ pub fn parse(location: &Location, text: &str, mode: Option<u32>) -> Result<Confi
         let mut message = format!("this is not valid TOML: {}", one_line(e.message()));
         // Name the key given twice. Other spans may point into a value (a
         // password), so only this one is quoted.
-        if e.message().starts_with("duplicate key") {
-            if let Some(key) = text.get(span.clone()).filter(|k| k.len() < 60) {
-                message.push_str(&format!(" {}", crate::mail::clean(key)));
-            }
+        if e.message().starts_with("duplicate key")
+            && let Some(key) = text.get(span.clone()).filter(|k| k.len() < 60)
+        {
+            message.push_str(&format!(" {}", crate::mail::clean(key)));
         }
         at(span, message)
     })?;

@@ -139,16 +139,16 @@ pub fn read(
             }
         }
     }
-    if let Some((name, span)) = &default {
-        if !accounts.iter().any(|a| &a.name == name) {
-            return Err(problem(
-                span.clone(),
-                format!(
-                    "\"default\" names \"{name}\", which is not an account here; the config has: {}",
-                    names(&accounts)
-                ),
-            ));
-        }
+    if let Some((name, span)) = &default
+        && !accounts.iter().any(|a| &a.name == name)
+    {
+        return Err(problem(
+            span.clone(),
+            format!(
+                "\"default\" names \"{name}\", which is not an account here; the config has: {}",
+                names(&accounts)
+            ),
+        ));
     }
     Ok(Document { default, accounts })
 }
@@ -278,15 +278,15 @@ fn read_account(
 
     // Certificate checks: at most one, and none without TLS.
     let cert_keys = raw.given(&["ca-file", "fingerprint", "insecure-no-verify"]);
-    if security == Security::Plaintext {
-        if let Some(k) = cert_keys.first() {
-            return Err(problem(
-                raw.at(k).unwrap_or(name.span()),
-                format!(
-                    "\"{k}\" has no effect with tls = \"plaintext\" (no TLS, so no certificate); remove it, or use tls = \"starttls\" or \"implicit\""
-                ),
-            ));
-        }
+    if security == Security::Plaintext
+        && let Some(k) = cert_keys.first()
+    {
+        return Err(problem(
+            raw.at(k).unwrap_or(name.span()),
+            format!(
+                "\"{k}\" has no effect with tls = \"plaintext\" (no TLS, so no certificate); remove it, or use tls = \"starttls\" or \"implicit\""
+            ),
+        ));
     }
     if let [first, second, ..] = cert_keys.as_slice() {
         return Err(conflict(
@@ -330,18 +330,18 @@ fn read_account(
             ),
         ));
     }
-    if raw.oauth_token_command.is_some() {
-        if let Some((m, span)) = &login {
-            if !wants_token && *m != LoginMethod::Auto {
-                return Err(problem(
-                    span.clone(),
-                    format!(
-                        "login = \"{}\" sends a password, but this account has oauth-token-command; use login = \"xoauth2\", \"oauthbearer\" or \"auto\"",
-                        login_name(*m)
-                    ),
-                ));
-            }
-        }
+    if raw.oauth_token_command.is_some()
+        && let Some((m, span)) = &login
+        && !wants_token
+        && *m != LoginMethod::Auto
+    {
+        return Err(problem(
+            span.clone(),
+            format!(
+                "login = \"{}\" sends a password, but this account has oauth-token-command; use login = \"xoauth2\", \"oauthbearer\" or \"auto\"",
+                login_name(*m)
+            ),
+        ));
     }
     let secret = if let Some(c) = raw.password_command.clone() {
         SecretSource::Command(c)
@@ -548,10 +548,10 @@ fn number(
         Some(n) if (lo..=hi).contains(&n) => Ok(n),
         _ => {
             let mut message = format!("\"{key}\" must be a number from {lo} to {hi}{unit}");
-            if let DeValue::String(s) = value.get_ref() {
-                if s.trim().parse::<u64>().is_ok() {
-                    message.push_str(", written without quotes");
-                }
+            if let DeValue::String(s) = value.get_ref()
+                && s.trim().parse::<u64>().is_ok()
+            {
+                message.push_str(", written without quotes");
             }
             Err(problem(value.span(), message))
         }

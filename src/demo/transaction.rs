@@ -238,13 +238,13 @@ impl Session {
             if done {
                 stuffer.finish(&mut out);
             }
-            if let Some(limit) = drop_after {
-                if sent + out.len() as u64 >= limit {
-                    let keep = usize::try_from(limit - sent).unwrap_or(out.len());
-                    self.conn.write(&out[..keep]).await?;
-                    tracing::info!(limit, "dropping the connection mid-RETR on purpose");
-                    return Ok(Flow::Close);
-                }
+            if let Some(limit) = drop_after
+                && sent + out.len() as u64 >= limit
+            {
+                let keep = usize::try_from(limit - sent).unwrap_or(out.len());
+                self.conn.write(&out[..keep]).await?;
+                tracing::info!(limit, "dropping the connection mid-RETR on purpose");
+                return Ok(Flow::Close);
             }
             self.conn.write(&out).await?;
             sent += out.len() as u64;

@@ -133,10 +133,10 @@ fn no_bus() -> Option<String> {
         return None;
     }
     // zbus falls back to $XDG_RUNTIME_DIR/bus (systemd's user bus).
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
-        if std::path::Path::new(&dir).join("bus").exists() {
-            return None;
-        }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR")
+        && std::path::Path::new(&dir).join("bus").exists()
+    {
+        return None;
     }
     Some("there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), as is usual over SSH, in containers and in CI".into())
 }

@@ -420,10 +420,10 @@ fn wait_ready(
 fn read_log(root: &Path) -> String {
     let mut out = String::new();
     for name in ["log/mainlog", "log/rejectlog", "log/paniclog", "stderr.log"] {
-        if let Ok(text) = fs::read_to_string(root.join(name)) {
-            if !text.trim().is_empty() {
-                out.push_str(&format!("--- {name} ---\n{text}"));
-            }
+        if let Ok(text) = fs::read_to_string(root.join(name))
+            && !text.trim().is_empty()
+        {
+            out.push_str(&format!("--- {name} ---\n{text}"));
         }
     }
     out
@@ -454,10 +454,10 @@ fn reap_orphans() {
             .windows(2)
             .find(|w| w[0] == "-C")
             .map(|w| PathBuf::from(&w[1]));
-        if let Some(dir) = conf.as_deref().and_then(Path::parent) {
-            if gone(dir) {
-                kill_pid(pid);
-            }
+        if let Some(dir) = conf.as_deref().and_then(Path::parent)
+            && gone(dir)
+        {
+            kill_pid(pid);
         }
     }
     if let Ok(entries) = fs::read_dir(temp_parent()) {

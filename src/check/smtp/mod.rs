@@ -251,10 +251,8 @@ async fn session(
         };
         let r = send_test(conn, s, &mut test).await;
         test.ok = r.is_ok();
-        if first {
-            if let Some(m) = report.smtp.as_mut() {
-                m.send_test = Some(test);
-            }
+        if first && let Some(m) = report.smtp.as_mut() {
+            m.send_test = Some(test);
         }
         r?;
     }
@@ -327,17 +325,16 @@ fn describe(conn: &SmtpConn, report: &mut Report) {
         size_limit,
         send_test: None,
     });
-    if let Some(before) = &conn.ehlo_before_tls {
-        if before
+    if let Some(before) = &conn.ehlo_before_tls
+        && before
             .iter()
             .any(|k| k.to_ascii_uppercase().starts_with("AUTH"))
-        {
-            report.problem(Problem::new(
+    {
+        report.problem(Problem::new(
                 Severity::Note,
                 Some(Step::Ehlo),
                 "the server offers AUTH before STARTTLS; popdoc only logs in after TLS, but other clients might send passwords unencrypted",
             ));
-        }
     }
 }
 

@@ -188,10 +188,10 @@ impl ReplyReader {
             let line = &raw[..nl];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let (code, last, text) = parse_line(line)?;
-            if let Some(prev) = self.code {
-                if prev != code {
-                    return Err(ReplyError::CodeChanged(prev, code));
-                }
+            if let Some(prev) = self.code
+                && prev != code
+            {
+                return Err(ReplyError::CodeChanged(prev, code));
             }
             self.code = Some(code);
             self.lines.push(text);
