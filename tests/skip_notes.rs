@@ -8,6 +8,7 @@ mod support;
 use std::process::{Command, Output};
 
 use support::dovecot::Dovecot;
+use support::mailutils::Mailutils;
 use support::smtp::SmtpServer;
 use support::tmux::Tmux;
 
@@ -36,11 +37,18 @@ fn child_keyring() {
     assert!(!support::skip::keyring_tools());
 }
 
-const REQUIRE: [&str; 4] = [
+#[test]
+#[ignore = "run as a child by every_skip_is_a_note_in_the_default_output"]
+fn child_mailutils() {
+    assert!(Mailutils::start().is_none());
+}
+
+const REQUIRE: [&str; 5] = [
     "POPDOC_REQUIRE_DOVECOT",
     "POPDOC_REQUIRE_SMTP",
     "POPDOC_REQUIRE_TMUX",
     "POPDOC_REQUIRE_KEYRING",
+    "POPDOC_REQUIRE_MAILUTILS",
 ];
 
 /// This test binary running one child test, without `--nocapture`.
@@ -67,7 +75,7 @@ fn child(name: &str, env: &[(&str, &str)], require: Option<&str>) -> (Output, St
 fn every_skip_is_a_note_in_the_default_output() {
     let empty = tempfile::tempdir().unwrap();
     let no_path = empty.path().to_str().unwrap();
-    let cases: [(&str, (&str, &str), &str, &str); 4] = [
+    let cases: [(&str, (&str, &str), &str, &str); 5] = [
         (
             "child_dovecot",
             ("POPDOC_DOVECOT_BIN", "/nonexistent/dovecot"),
@@ -91,6 +99,12 @@ fn every_skip_is_a_note_in_the_default_output() {
             ("PATH", no_path),
             "POPDOC_REQUIRE_KEYRING",
             "note: keyring round trip test skipped: dbus-run-session not found in PATH (install dbus-daemon and gnome-keyring) (set POPDOC_REQUIRE_KEYRING=1 to make this an error)",
+        ),
+        (
+            "child_mailutils",
+            ("POPDOC_MAILUTILS_BIN", "/nonexistent/pop3d"),
+            "POPDOC_REQUIRE_MAILUTILS",
+            "note: real-server (GNU Mailutils) tests skipped: POPDOC_MAILUTILS_BIN=/nonexistent/pop3d is not a file (set POPDOC_REQUIRE_MAILUTILS=1 to make this an error)",
         ),
     ];
     for (name, env, require, note) in cases {
