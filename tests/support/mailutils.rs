@@ -13,8 +13,10 @@
 //!   true;` keeps the master in the foreground, forking one child per session.
 //! - `virtdomain` authorization reads `passwd-dir/DOMAIN` (passwd format,
 //!   crypt(3) hashes; `generic` authentication compares them); the maildrop
-//!   is `HOME/INBOX`. The session runs as the uid in that file, so as root
-//!   the homes belong to `mail`.
+//!   is `HOME/INBOX`. The session runs as the uid in that file: `mail`,
+//!   which owns the homes.
+//! - pop3d switches to the `mail` group at start-up and exits when it
+//!   cannot, so it must start as root; for another user the tests skip.
 //! - The first session that reads a message adds `X-UIDL` to what it sends
 //!   (LIST does not count it); QUIT writes `X-UIDL`, `X-UID`, `Status` (and
 //!   `X-IMAPbase` on the first message) into the mbox, so sizes change
@@ -243,13 +245,13 @@ fn try_start() -> Result<Mailutils, String> {
     )?;
     // Passwords go into the passwd file as SHA-512 crypt hashes.
     super::skip::commands_on_path(&["openssl"], "openssl")?;
-    let uid = user_id("-u")?;
-    let (chown_to, uid_gid) = if uid == 0 {
-        let mail = mail_ids()?;
-        (Some(mail), mail)
-    } else {
-        (None, (uid, user_id("-g")?))
-    };
+    // pop3d sets its group to `mail` at start-up (for dotlocks) and exits
+    // when it cannot, which needs root.
+    if user_id("-u")? != 0 {
+        return Err("pop3d must be started as root (it switches to the mail group)".into());
+    }
+    let mail = mail_ids()?;
+    let (chown_to, uid_gid) = (Some(mail), mail);
     let parent = temp_parent();
     let dir = tempfile::Builder::new()
         .prefix(DIR_PREFIX)
