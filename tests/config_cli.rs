@@ -5,6 +5,8 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -486,22 +488,11 @@ async fn the_example_file_documents_every_key_and_loads() {
 
 /// A real Secret Service: a private D-Bus session with gnome-keyring.
 /// Runs where `dbus-run-session` and `gnome-keyring-daemon` are installed
-/// (Debian: dbus-daemon, gnome-keyring); elsewhere it says so and passes,
-/// unless POPDOC_REQUIRE_KEYRING=1 asks for it to be required.
+/// (Debian: dbus-daemon, gnome-keyring); elsewhere it says so in one line
+/// of the default test output and passes, unless POPDOC_REQUIRE_KEYRING=1.
 #[tokio::test(flavor = "multi_thread")]
 async fn keyring_round_trip_with_gnome_keyring() {
-    let have = |tool: &str| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !(have("dbus-run-session") && have("dbus-send") && have("gnome-keyring-daemon")) {
-        assert!(
-            std::env::var_os("POPDOC_REQUIRE_KEYRING").is_none(),
-            "POPDOC_REQUIRE_KEYRING is set, but dbus-run-session, dbus-send or gnome-keyring-daemon is missing"
-        );
-        eprintln!("skipped: install dbus-daemon and gnome-keyring to run the keyring round trip");
+    if !skip::keyring_tools() {
         return;
     }
     let s = server().await;

@@ -78,6 +78,12 @@ pub struct Faults {
     pub bare_status: bool,
     /// A login with the right credentials is answered `-ERR [IN-USE] ...`.
     pub in_use: bool,
+    /// Like GNU Mailutils with an mbox (see `quirks.rs`): after `UIDL`, a
+    /// message is sent with an `X-UIDL` header its `LIST` size does not
+    /// count; when the session ends, the messages sent with `RETR` get
+    /// `X-UIDL` and `Status: RO` stored, so later sessions list other sizes
+    /// (same UIDLs).
+    pub mailutils_rewrite: bool,
     /// `CAPA` lists `LOGIN-DELAY n` (RFC 2449 section 6.5).
     pub login_delay: Option<u32>,
     /// A login with the right credentials is answered `-ERR [LOGIN-DELAY] ...`.

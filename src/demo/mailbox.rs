@@ -245,6 +245,35 @@ impl Maildrop {
     }
 }
 
+impl Maildrop {
+    /// Stores `bytes` as the new content of the message at index `i` (same
+    /// UIDL, new size), for sessions that start later; this session's
+    /// numbering and sizes stay.
+    pub(crate) async fn replace(&self, i: usize, bytes: Vec<u8>) -> io::Result<()> {
+        let Some(old) = self.messages.get(i) else {
+            return Ok(());
+        };
+        let body = match &old.body {
+            Body::File(path) => {
+                tokio::fs::write(path, &bytes).await?;
+                Body::File(path.clone())
+            }
+            Body::Memory(_) => Body::Memory(bytes.clone().into()),
+        };
+        let new = Arc::new(Message {
+            key: old.key,
+            uidl: old.uidl.clone(),
+            size: bytes.len() as u64,
+            body,
+        });
+        let mut state = self.mailbox.state();
+        if let Some(slot) = state.messages.iter_mut().find(|m| m.key == old.key) {
+            *slot = new;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Maildrop {
     fn drop(&mut self) {
         self.mailbox.state().locked = false;

@@ -57,6 +57,7 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
         Ok(()) => tracing::debug!("session ended"),
         Err(e) => tracing::debug!(error = %e, "session ended with an error"),
     }
+    session.mailutils_store().await;
     // Dropping the session drops any maildrop lock without deleting anything.
 }
 
@@ -97,6 +98,7 @@ impl Session {
                 Flow::Continue => {}
                 Flow::Close => {
                     // Release the maildrop before the client can see the close.
+                    self.mailutils_store().await;
                     self.txn = None;
                     self.conn.close().await;
                     return Ok(());

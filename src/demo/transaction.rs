@@ -17,8 +17,12 @@ use crate::pop3::stuff::Stuffer;
 const BODY_CHUNK: usize = 64 * 1024;
 
 pub(super) struct Txn {
-    maildrop: Maildrop,
-    deleted: Vec<bool>,
+    pub(super) maildrop: Maildrop,
+    pub(super) deleted: Vec<bool>,
+    /// Sent with `RETR` in this session (for `Faults::mailutils_rewrite`).
+    pub(super) retrieved: Vec<bool>,
+    /// `UIDL` was asked in this session (for `Faults::mailutils_rewrite`).
+    pub(super) uidl_asked: bool,
 }
 
 impl Txn {
@@ -27,6 +31,8 @@ impl Txn {
         Txn {
             maildrop,
             deleted: vec![false; n],
+            retrieved: vec![false; n],
+            uidl_asked: false,
         }
     }
 }
@@ -47,6 +53,7 @@ impl Session {
                     self.err("unknown command").await?;
                     return Ok(Flow::Continue);
                 }
+                self.txn.as_mut().expect("TRANSACTION state").uidl_asked |= uidl;
                 let txn = self.txn.as_ref().expect("TRANSACTION state");
                 let item = |i: usize| {
                     let m = &txn.maildrop.messages[i];
@@ -129,6 +136,7 @@ impl Session {
 
     /// RFC 1939 section 6: the UPDATE state.
     async fn quit(&mut self, drop_on_quit: bool) -> io::Result<Flow> {
+        self.mailutils_store().await;
         let txn = self.txn.take().expect("TRANSACTION state");
         if drop_on_quit {
             tracing::info!("dropping the connection on QUIT on purpose");
@@ -188,7 +196,15 @@ impl Session {
             .maildrop
             .messages[i]
             .clone();
-        let mut reader = match msg.open().await {
+        if top.is_none() {
+            self.txn.as_mut().expect("TRANSACTION state").retrieved[i] = true;
+        }
+        let body = match self.mailutils_body(i).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => msg.open().await,
+            Err(e) => Err(e),
+        };
+        let mut reader = match body {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, uidl = %msg.uidl, "cannot open message");

@@ -49,7 +49,6 @@ const START_ATTEMPTS: usize = 5;
 /// First "seconds" value of generated Maildir file names (2001-09-09).
 const NAME_BASE_SECS: u64 = 1_000_000_000;
 
-static SKIP_NOTICE: Once = Once::new();
 static REAP_ORPHANS: Once = Once::new();
 static INSTANCE_SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -100,18 +99,7 @@ impl Dovecot {
         match try_start() {
             Ok(d) => Some(d),
             Err(why) => {
-                if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
-                    panic!("{REQUIRE_ENV}=1 but the Dovecot test server did not start: {why}");
-                }
-                SKIP_NOTICE.call_once(|| {
-                    let first = why.lines().next().unwrap_or("");
-                    // Straight to the real stderr: libtest captures eprintln!.
-                    let _ = writeln!(
-                        io::stderr(),
-                        "note: real-server (Dovecot) tests skipped: {first} \
-                         (set {REQUIRE_ENV}=1 to make this an error)"
-                    );
-                });
+                super::skip::skip(REQUIRE_ENV, "real-server (Dovecot) tests", &why);
                 None
             }
         }

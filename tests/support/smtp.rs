@@ -18,7 +18,7 @@
 //! share a directory or a port.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,7 +48,6 @@ const DIR_PREFIX: &str = "popdoc-smtp-";
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const START_ATTEMPTS: usize = 5;
 
-static SKIP_NOTICE: Once = Once::new();
 static REAP_ORPHANS: Once = Once::new();
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -99,18 +98,7 @@ impl SmtpServer {
         match try_start(&opts) {
             Ok(s) => Some(s),
             Err(why) => {
-                if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
-                    panic!("{REQUIRE_ENV}=1 but the SMTP test server (Exim) did not start: {why}");
-                }
-                SKIP_NOTICE.call_once(|| {
-                    let first = why.lines().next().unwrap_or("");
-                    // Straight to the real stderr: libtest captures eprintln!.
-                    let _ = writeln!(
-                        io::stderr(),
-                        "note: real-server (SMTP/Exim) tests skipped: {first} \
-                         (set {REQUIRE_ENV}=1 to make this an error)"
-                    );
-                });
+                super::skip::skip(REQUIRE_ENV, "real-server (SMTP/Exim) tests", &why);
                 None
             }
         }

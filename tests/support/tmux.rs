@@ -2,9 +2,7 @@
 //! `capture-pane`, one private tmux server per test. Skips (with one line
 //! on stderr) when tmux is missing, unless `POPDOC_REQUIRE_TMUX=1`.
 
-use std::io::Write;
 use std::process::Command;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 pub const REQUIRE_ENV: &str = "POPDOC_REQUIRE_TMUX";
@@ -12,8 +10,6 @@ pub const REQUIRE_ENV: &str = "POPDOC_REQUIRE_TMUX";
 pub struct Tmux {
     socket: String,
 }
-
-static SKIP_NOTE: Once = Once::new();
 
 fn tmux_works() -> bool {
     Command::new("tmux")
@@ -28,15 +24,11 @@ impl Tmux {
     /// shows `POPDOC-EXIT=<status>`.
     pub fn start(command: &str, env: &[(&str, &str)], width: u16, height: u16) -> Option<Tmux> {
         if !tmux_works() {
-            if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
-                panic!("tmux is required ({REQUIRE_ENV}=1) but cannot be run");
-            }
-            SKIP_NOTE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "note: terminal end-to-end tests skipped: tmux not found (set {REQUIRE_ENV}=1 to make this an error)"
-                );
-            });
+            super::skip::skip(
+                REQUIRE_ENV,
+                "terminal end-to-end tests",
+                "tmux not found or not working (install tmux)",
+            );
             return None;
         }
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
