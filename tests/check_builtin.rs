@@ -652,3 +652,31 @@ async fn an_account_from_the_config_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account \"nope\""));
 }
+
+/// Without a password there is nothing to log in with: one verdict, before
+/// any connection, and no "none found" beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_password_is_one_coherent_failure() {
+    // No password anywhere and no terminal to ask on; nothing listens on
+    // port 1, and the check must not even try.
+    let out = support::cli::popdoc(support::cli::Run::new(&[
+        "check",
+        "--plaintext",
+        "pop3://ann@127.0.0.1:1",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(4));
+    let t = text(&out);
+    assert!(
+        t.contains("FAILED before connecting (exit status 4)"),
+        "{t}"
+    );
+    assert!(!t.contains("none found"), "{t}");
+    assert!(!t.contains("could not connect"), "{t}");
+    let problems = &t[t.find("\nProblems\n").unwrap()..];
+    assert!(problems.contains("- ERROR (login): "), "{t}");
+    assert!(
+        problems.contains("popdoc did not connect to the server."),
+        "{t}"
+    );
+}

@@ -67,7 +67,13 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     let (secret, token) = match crate::secret::obtain(account) {
         Ok(s) => s,
         Err(e) => {
-            report.fail(Some(Step::Login), e.to_string());
+            let message = format!("{e} popdoc did not connect to the server.");
+            report.problem(Problem::new(
+                Severity::Error,
+                Some(Step::Login),
+                message.clone(),
+            ));
+            report.fail(Some(Step::Login), message);
             return Outcome { report, transcript };
         }
     };
@@ -155,14 +161,32 @@ async fn one_run(
             current = s;
             done = d.to_vec();
         };
-        Connection::open(account.endpoint(), account.timeout, &mut on_stage).await
+        match Connection::connect(account.endpoint(), account.timeout, &mut on_stage).await {
+            Ok(mut c) => match c.greet(&mut on_stage).await {
+                Ok(()) => Ok(c),
+                Err(e) => Err((e, Some(c))),
+            },
+            Err(e) => Err((e, None)),
+        }
     };
     let mut conn = match opened {
         Ok(c) => c,
-        Err(e) => {
+        Err((e, partial)) => {
             let step = open_step(current, &e);
+            // What the server said before the failure stays in the report.
+            let greeted = partial.as_ref().filter(|c| c.greeting.ok);
+            if first && let Some(c) = greeted {
+                describe_server(c, report);
+            }
             if first && step == Step::Tls {
-                let details = if matches!(e, Error::Tls { .. }) {
+                // A second look at the certificate only when one was refused.
+                let details = if matches!(
+                    e,
+                    Error::Tls {
+                        fingerprint: Some(_),
+                        ..
+                    }
+                ) {
                     unverified_details(account).await
                 } else {
                     None
@@ -170,10 +194,14 @@ async fn one_run(
                 tls::describe_failure(&e, details.as_ref(), report);
             }
             record_failure(report, step, &e, run);
+            let transcript = match greeted {
+                Some(c) => c.log.render(),
+                None => format!("# the connection failed before a POP3 session existed: {e}\n"),
+            };
             return Run {
                 samples: stage_samples(&done),
                 retr: None,
-                transcript: format!("# the connection failed before a POP3 session existed: {e}\n"),
+                transcript,
                 failed: true,
             };
         }

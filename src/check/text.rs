@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Protocol, Report, Severity, Source};
+use super::report::{Protocol, Report, Severity, Source, Step};
 use crate::util::human_size;
 
 /// Width of the label column.
@@ -154,10 +154,18 @@ fn header(out: &mut Text, r: &Report) {
     if r.ok {
         out.field("Result", &format!("OK{runs}"));
     } else {
-        let stage = r.failed_stage.map_or("setup", |s| s.label());
+        // Failing at login without a login (no password to send) means
+        // nothing was connected to.
+        let stage = match r.failed_stage {
+            Some(Step::Login) if r.login.is_none() && r.server.greeting.is_none() => {
+                "before connecting".to_string()
+            }
+            Some(s) => format!("at {}", s.label()),
+            None => "at setup".to_string(),
+        };
         out.field(
             "Result",
-            &format!("FAILED at {stage} (exit status {}){runs}", r.exit_code),
+            &format!("FAILED {stage} (exit status {}){runs}", r.exit_code),
         );
         if let Some(e) = &r.error {
             out.field("", e);
@@ -193,12 +201,19 @@ fn tls(out: &mut Text, r: &Report) {
     if let Some(c) = &t.cipher {
         out.field("Cipher suite", c);
     }
-    let verified = match (&t.verified_by, &t.error) {
-        (Some(by), _) => format!("yes ({by})"),
-        (None, Some(e)) => format!("NO: {e}"),
-        (None, None) => "NO (not checked: --insecure-no-verify)".into(),
-    };
-    out.field("Verified", &verified);
+    let no_certificate = t.verified_by.is_none() && t.sha256.is_none() && t.certificate.is_none();
+    match (&t.verified_by, &t.error) {
+        (None, Some(e)) if no_certificate => {
+            out.field(
+                "Certificate",
+                "none received: the handshake failed before the server sent one",
+            );
+            out.field("Failed", e);
+        }
+        (Some(by), _) => out.field("Verified", &format!("yes ({by})")),
+        (None, Some(e)) => out.field("Verified", &format!("NO: {e}")),
+        (None, None) => out.field("Verified", "NO (not checked: --insecure-no-verify)"),
+    }
     if t.details_from_unverified_handshake {
         out.field(
             "",
@@ -433,7 +448,10 @@ fn timings(out: &mut Text, r: &Report) {
 fn problems(out: &mut Text, r: &Report) {
     out.section("Problems");
     if r.problems.is_empty() {
-        out.s.push_str("  none found\n");
+        match (&r.error, r.ok) {
+            (Some(e), false) => out.para(2, "- ", &format!("ERROR: {e}")),
+            _ => out.s.push_str("  none found\n"),
+        }
         return;
     }
     for p in &r.problems {

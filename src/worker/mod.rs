@@ -10,6 +10,7 @@ pub mod log;
 pub mod ops;
 pub mod run;
 pub mod transport;
+pub mod verify;
 
 pub use conn::{Connection, Credentials, LoginMethod, Stage};
 pub use engine::{Outcome, Reply};
