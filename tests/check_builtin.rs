@@ -2,6 +2,8 @@
 //! faults and against a scripted peer; `report_from_session` on an open
 //! connection, which must send nothing.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod support;
 
 use support::report::{json, popdoc, stages, text};
@@ -659,7 +661,7 @@ async fn an_account_from_the_config_file() {
 async fn no_password_is_one_coherent_failure() {
     // No password anywhere and no terminal to ask on; nothing listens on
     // port 1, and the check must not even try.
-    let out = support::cli::popdoc(support::cli::Run::new(&[
+    let out = cli::popdoc(cli::Run::new(&[
         "check",
         "--plaintext",
         "pop3://ann@127.0.0.1:1",
@@ -679,4 +681,66 @@ async fn no_password_is_one_coherent_failure() {
         problems.contains("popdoc did not connect to the server."),
         "{t}"
     );
+}
+
+/// A server whose RETR delivers far fewer bytes than LIST says (Courier
+/// without UTF8 lists the real size and sends a placeholder): a warning,
+/// not a note that sizes often differ by a line break.
+async fn lying_list_peer() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (r, mut w) = s.into_split();
+        let mut lines = BufReader::new(r).lines();
+        w.write_all(b"+OK ready\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            let reply = match verb.as_str() {
+                "CAPA" => "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n",
+                "USER" | "PASS" => "+OK\r\n",
+                "STAT" => "+OK 1 5000\r\n",
+                "LIST" => "+OK\r\n1 5000\r\n.\r\n",
+                "UIDL" => "+OK\r\n1 a1\r\n.\r\n",
+                "TOP" => "+OK\r\nSubject: x\r\n\r\n.\r\n",
+                "RETR" => "+OK\r\nSubject: placeholder\r\n\r\nshort\r\n.\r\n",
+                "QUIT" => {
+                    w.write_all(b"+OK bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => "-ERR unknown\r\n",
+            };
+            w.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retr_size_that_differs_from_list_is_a_problem() {
+    let port = lying_list_peer().await;
+    let out = popdoc(
+        &[
+            "check",
+            "--plaintext",
+            "--retr",
+            "1",
+            &format!("pop3://ann@127.0.0.1:{port}"),
+        ],
+        PASSWORD,
+    )
+    .await;
+    let t = text(&out);
+    // The words, whatever the wrapping.
+    let problems = t[t.find("\nProblems\n").unwrap()..]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        problems.contains(
+            "- WARNING (RETR whole): LIST said message 1 has 5000 bytes; RETR delivered 31."
+        ),
+        "{t}"
+    );
+    assert!(problems.contains("placeholder"), "{t}");
 }

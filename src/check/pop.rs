@@ -489,13 +489,27 @@ fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
         max: 0.0,
     };
     let matches = retrs.iter().all(|r| r.bytes == r.list_size);
-    if !matches {
+    if let Some(r) = retrs.iter().rev().find(|r| r.bytes != r.list_size) {
+        // Off by two is a stored message without a final line break; more
+        // is a message the server rewrote or replaced.
+        let small = r.bytes.abs_diff(r.list_size) <= 2;
+        let (severity, why) = if small {
+            (
+                Severity::Note,
+                "Servers often count differently (a missing final line break); mail clients should not rely on LIST sizes",
+            )
+        } else {
+            (
+                Severity::Warning,
+                "The server rewrote or replaced the message it delivers (some servers send a placeholder for messages with 8-bit content until the client sends UTF8); a saved copy holds what RETR delivered",
+            )
+        };
         report.problem(Problem::new(
-            Severity::Note,
+            severity,
             Some(Step::Retr),
             format!(
-                "LIST said message {} has {} bytes; RETR delivered {}. Servers often count differently (a missing final line break, rewritten headers); mail clients should not rely on LIST sizes",
-                last.message, last.list_size, last.bytes
+                "LIST said message {} has {} bytes; RETR delivered {}. {why}",
+                r.message, r.list_size, r.bytes
             ),
         ));
     }

@@ -285,6 +285,22 @@ impl Connection {
         Ok(())
     }
 
+    /// RFC 6856 section 2: `UTF8`, in the AUTHORIZATION state before the
+    /// login, when the server advertises it. Some servers (Courier) replace
+    /// every message with 8-bit content by a placeholder until it is sent.
+    async fn utf8(&mut self) -> Result<(), Error> {
+        match self.command(Command::Utf8).await {
+            Ok(_) => self.log.note(
+                "sent UTF8 (RFC 6856) because the server advertises it: messages with 8-bit content are delivered as they are",
+            ),
+            Err(Error::Refused { status, .. }) => self.log.note(format!(
+                "the server refused UTF8 ({status}); it may replace messages with 8-bit content by a placeholder"
+            )),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
     /// CAPA; `None` when the server answers -ERR (it has no CAPA).
     async fn capa(&mut self) -> Result<Option<Capabilities>, Error> {
         match self.command(Command::Capa).await {
@@ -309,6 +325,9 @@ impl Connection {
         }
         on_stage(Stage::Login, &self.stages);
         let t = Instant::now();
+        if self.caps_before.as_ref().is_some_and(|c| c.utf8) {
+            self.utf8().await?;
+        }
         let chosen = self.choose_method(creds, method)?;
         match chosen {
             LoginMethod::Sasl(m) => self.sasl(creds, m).await?,
