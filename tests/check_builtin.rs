@@ -609,7 +609,7 @@ async fn report_from_an_open_session_sends_nothing() {
             .any(|t| t.stage == Step::RetrFirstByte)
     );
     assert!(report.timings.iter().any(|t| t.stage == Step::Tls));
-    let text = popdoc::check::render_text(&report);
+    let text = popdoc::check::render_text(&report, None);
     assert!(text.contains("Source"), "{text}");
     assert!(text.contains("CN=popdoc test CA"), "{text}");
     assert!(!text.contains(PASSWORD));
@@ -743,4 +743,11 @@ async fn a_retr_size_that_differs_from_list_is_a_problem() {
         "{t}"
     );
     assert!(problems.contains("placeholder"), "{t}");
+    // Piped output is not wrapped: the sentence is one line.
+    assert!(
+        t.lines().any(|l| l.contains(
+            "RETR delivered 31. The server rewrote or replaced the message it delivers (some servers"
+        )),
+        "{t}"
+    );
 }

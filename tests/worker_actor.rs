@@ -372,7 +372,7 @@ async fn the_report_comes_from_the_session_without_new_commands() {
     let before = s.received().len();
     tx.send(Request::Report).await.unwrap();
     let text = until(&mut rx, "the report", |e| match e {
-        Event::Report(t) => Some(t),
+        Event::Report(r) => Some(popdoc::check::render_text(&r.unwrap(), None)),
         _ => None,
     })
     .await;
