@@ -743,6 +743,7 @@ async fn a_retr_size_that_differs_from_list_is_a_problem() {
         "{t}"
     );
     assert!(problems.contains("placeholder"), "{t}");
+    assert!(t.contains("NONE (plaintext, chosen by --plaintext)"), "{t}");
     // Piped output is not wrapped: the sentence is one line.
     assert!(
         t.lines().any(|l| l.contains(
@@ -750,4 +751,32 @@ async fn a_retr_size_that_differs_from_list_is_a_problem() {
         )),
         "{t}"
     );
+}
+
+/// The demo's report says what chose the plain connection: the built-in
+/// demo server, not a --plaintext nobody passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_report_names_what_chose_plaintext() {
+    let (server, account, _dir) = popdoc::cmd::demo::start(false, None).await.unwrap();
+    let mut conn = Connection::open(account.endpoint(), Duration::from_secs(5), &mut |_, _| {})
+        .await
+        .unwrap();
+    let creds = Credentials {
+        user: account.user.clone(),
+        secret: "demo".into(),
+        token: false,
+    };
+    conn.login(&creds, LoginMethod::Auto, &mut |_, _| {})
+        .await
+        .unwrap();
+    let listing = conn.listing().await.unwrap();
+    let report = popdoc::check::report_from_session(&conn, &listing, &account);
+    let t = popdoc::check::render_text(&report, None);
+    assert!(
+        t.contains("NONE (plaintext, chosen by the built-in demo server"),
+        "{t}"
+    );
+    assert!(!t.contains("--plaintext"), "{t}");
+    drop(conn);
+    server.shutdown().await;
 }

@@ -53,6 +53,7 @@ fn account(port: u16) -> Account {
         save_dir: None,
         preview_lines: 10,
         keepalive: None,
+        plaintext_by: None,
     }
 }
 

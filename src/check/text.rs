@@ -185,12 +185,17 @@ fn connection(out: &mut Text, r: &Report) {
         out.field("Address", a);
     }
     let security = match (r.protocol, c.security.as_str()) {
-        (_, "tls") => "TLS from the first byte",
-        (Protocol::Pop3, "starttls") => "STLS (plain connection, then TLS)",
-        (Protocol::Smtp, "starttls") => "STARTTLS (plain connection, then TLS)",
-        _ => "NONE (plaintext, asked for with --plaintext)",
+        (_, "tls") => "TLS from the first byte".to_string(),
+        (Protocol::Pop3, "starttls") => "STLS (plain connection, then TLS)".to_string(),
+        (Protocol::Smtp, "starttls") => "STARTTLS (plain connection, then TLS)".to_string(),
+        _ => format!(
+            "NONE (plaintext, chosen by {})",
+            c.plaintext_by
+                .as_deref()
+                .unwrap_or("the account's settings")
+        ),
     };
-    out.field("Security", security);
+    out.field("Security", &security);
     if let Some(u) = &c.user {
         out.field("User", u);
     }
