@@ -347,7 +347,7 @@ pub(super) fn refusal(
                     path.display()
                 ),
                 Some(format!(
-                    "Check that {} holds the server's certificate (or its issuer's) in PEM form — compare its fingerprint with the server's administrator — or pin the certificate with --fingerprint after you {admin}.",
+                    "Check that {} holds the server's certificate (or its issuer's) in PEM form, or pin the certificate with --fingerprint after you {admin}.",
                     path.display()
                 )),
             ),
