@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod log;
 pub mod ops;
+mod refusal;
 pub mod run;
 pub mod transport;
 pub mod verify;

@@ -322,7 +322,7 @@ fn tls_failure(
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match rustls_error {
         Some(rustls::Error::InvalidCertificate(c)) => {
-            return super::verify::refusal(c, leaf, &endpoint.cert, &endpoint.host);
+            return super::refusal::refusal(c, leaf, &endpoint.cert, &endpoint.host);
         }
         Some(rustls::Error::InvalidMessage(_)) if !stls && looks_like_pop3(first_bytes) => {
             return (
