@@ -119,6 +119,9 @@ pub struct Account {
     pub preview_lines: u32,
     /// NOOP interval while idle in the TUI.
     pub keepalive: Option<Duration>,
+    /// What chose `Security::Plaintext`, in words for reports: the
+    /// `--plaintext` flag, the config file, or the built-in demo server.
+    pub plaintext_by: Option<&'static str>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -155,6 +158,7 @@ impl Account {
             save_dir: None,
             preview_lines: DEFAULT_PREVIEW_LINES,
             keepalive: Some(DEFAULT_KEEPALIVE),
+            plaintext_by: None,
         }
     }
 

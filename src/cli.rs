@@ -249,6 +249,7 @@ impl ConnArgs {
                 return Err("--plaintext goes with pop3:// URLs and tls = \"starttls\" accounts; pop3s:// and tls = \"implicit\" are always encrypted".into());
             }
             a.security = Security::Plaintext;
+            a.plaintext_by = Some("--plaintext");
         }
         if let Some(path) = &self.ca_file {
             a.cert = CertCheck::ExtraCa(path.clone());

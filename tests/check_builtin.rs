@@ -2,6 +2,8 @@
 //! faults and against a scripted peer; `report_from_session` on an open
 //! connection, which must send nothing.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod support;
 
 use support::report::{json, popdoc, stages, text};
@@ -607,7 +609,7 @@ async fn report_from_an_open_session_sends_nothing() {
             .any(|t| t.stage == Step::RetrFirstByte)
     );
     assert!(report.timings.iter().any(|t| t.stage == Step::Tls));
-    let text = popdoc::check::render_text(&report);
+    let text = popdoc::check::render_text(&report, None);
     assert!(text.contains("Source"), "{text}");
     assert!(text.contains("CN=popdoc test CA"), "{text}");
     assert!(!text.contains(PASSWORD));
@@ -651,4 +653,130 @@ async fn an_account_from_the_config_file() {
     .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account \"nope\""));
+}
+
+/// Without a password there is nothing to log in with: one verdict, before
+/// any connection, and no "none found" beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_password_is_one_coherent_failure() {
+    // No password anywhere and no terminal to ask on; nothing listens on
+    // port 1, and the check must not even try.
+    let out = cli::popdoc(cli::Run::new(&[
+        "check",
+        "--plaintext",
+        "pop3://ann@127.0.0.1:1",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(4));
+    let t = text(&out);
+    assert!(
+        t.contains("FAILED before connecting (exit status 4)"),
+        "{t}"
+    );
+    assert!(!t.contains("none found"), "{t}");
+    assert!(!t.contains("could not connect"), "{t}");
+    let problems = &t[t.find("\nProblems\n").unwrap()..];
+    assert!(problems.contains("- ERROR (login): "), "{t}");
+    assert!(
+        problems.contains("popdoc did not connect to the server."),
+        "{t}"
+    );
+}
+
+/// A server whose RETR delivers far fewer bytes than LIST says (Courier
+/// without UTF8 lists the real size and sends a placeholder): a warning,
+/// not a note that sizes often differ by a line break.
+async fn lying_list_peer() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let (r, mut w) = s.into_split();
+        let mut lines = BufReader::new(r).lines();
+        w.write_all(b"+OK ready\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            let reply = match verb.as_str() {
+                "CAPA" => "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n",
+                "USER" | "PASS" => "+OK\r\n",
+                "STAT" => "+OK 1 5000\r\n",
+                "LIST" => "+OK\r\n1 5000\r\n.\r\n",
+                "UIDL" => "+OK\r\n1 a1\r\n.\r\n",
+                "TOP" => "+OK\r\nSubject: x\r\n\r\n.\r\n",
+                "RETR" => "+OK\r\nSubject: placeholder\r\n\r\nshort\r\n.\r\n",
+                "QUIT" => {
+                    w.write_all(b"+OK bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => "-ERR unknown\r\n",
+            };
+            w.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retr_size_that_differs_from_list_is_a_problem() {
+    let port = lying_list_peer().await;
+    let out = popdoc(
+        &[
+            "check",
+            "--plaintext",
+            "--retr",
+            "1",
+            &format!("pop3://ann@127.0.0.1:{port}"),
+        ],
+        PASSWORD,
+    )
+    .await;
+    let t = text(&out);
+    // The words, whatever the wrapping.
+    let problems = t[t.find("\nProblems\n").unwrap()..]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        problems.contains(
+            "- WARNING (RETR whole): LIST said message 1 has 5000 bytes; RETR delivered 31."
+        ),
+        "{t}"
+    );
+    assert!(problems.contains("placeholder"), "{t}");
+    assert!(t.contains("NONE (plaintext, chosen by --plaintext)"), "{t}");
+    // Piped output is not wrapped: the sentence is one line.
+    assert!(
+        t.lines().any(|l| l.contains(
+            "RETR delivered 31. The server rewrote or replaced the message it delivers (some servers"
+        )),
+        "{t}"
+    );
+}
+
+/// The demo's report says what chose the plain connection: the built-in
+/// demo server, not a --plaintext nobody passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_report_names_what_chose_plaintext() {
+    let (server, account, _dir) = popdoc::cmd::demo::start(false, None).await.unwrap();
+    let mut conn = Connection::open(account.endpoint(), Duration::from_secs(5), &mut |_, _| {})
+        .await
+        .unwrap();
+    let creds = Credentials {
+        user: account.user.clone(),
+        secret: "demo".into(),
+        token: false,
+    };
+    conn.login(&creds, LoginMethod::Auto, &mut |_, _| {})
+        .await
+        .unwrap();
+    let listing = conn.listing().await.unwrap();
+    let report = popdoc::check::report_from_session(&conn, &listing, &account);
+    let t = popdoc::check::render_text(&report, None);
+    assert!(
+        t.contains("NONE (plaintext, chosen by the built-in demo server"),
+        "{t}"
+    );
+    assert!(!t.contains("--plaintext"), "{t}");
+    drop(conn);
+    server.shutdown().await;
 }

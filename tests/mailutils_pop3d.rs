@@ -234,6 +234,7 @@ fn account(m: &Mailutils, u: &MuUser) -> Account {
         save_dir: None,
         preview_lines: 10,
         keepalive: None,
+        plaintext_by: None,
     }
 }
 

@@ -63,6 +63,7 @@ fn account(s: &Server) -> Account {
         save_dir: None,
         preview_lines: 10,
         keepalive: None,
+        plaintext_by: None,
     }
 }
 

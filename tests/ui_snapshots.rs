@@ -356,6 +356,7 @@ fn account_picker() {
         save_dir: None,
         preview_lines: 200,
         keepalive: None,
+        plaintext_by: None,
     };
     let mut p = popdoc::app::picker::Picker::new(&[
         account("work", "pop.example.com", Security::Implicit),

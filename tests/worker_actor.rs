@@ -53,6 +53,7 @@ fn account(port: u16) -> Account {
         save_dir: None,
         preview_lines: 10,
         keepalive: None,
+        plaintext_by: None,
     }
 }
 
@@ -372,7 +373,7 @@ async fn the_report_comes_from_the_session_without_new_commands() {
     let before = s.received().len();
     tx.send(Request::Report).await.unwrap();
     let text = until(&mut rx, "the report", |e| match e {
-        Event::Report(t) => Some(t),
+        Event::Report(r) => Some(popdoc::check::render_text(&r.unwrap(), None)),
         _ => None,
     })
     .await;

@@ -253,8 +253,11 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub status: Option<(StatusKind, String)>,
     pub transcript: VecDeque<Line>,
-    /// The last connection report (`i`), as text lines.
+    /// The last connection report (`i`), as text lines wrapped to the
+    /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
+    /// The report those lines come from, or why there is none.
+    pub report_source: Option<Result<Box<crate::check::Report>, String>>,
     pub latency: Option<Duration>,
     pub width: u16,
     pub height: u16,
@@ -311,6 +314,7 @@ impl App {
             status: None,
             transcript: VecDeque::new(),
             report: None,
+            report_source: None,
             latency: None,
             width: 80,
             height: 24,

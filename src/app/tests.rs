@@ -731,7 +731,7 @@ fn the_report_opens_scrolls_and_writes() {
     assert!(matches!(requests(&fx)[..], [Request::Report]));
     assert_eq!(a.overlay, Some(Overlay::Report { scroll: 0 }));
     let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
-    update(&mut a, Msg::Worker(Event::Report(text)));
+    update(&mut a, Msg::Worker(Event::Report(Err(text))));
     assert_eq!(a.report.as_ref().unwrap().len(), 40);
     send(&mut a, [key('G')]);
     assert_eq!(a.overlay, Some(Overlay::Report { scroll: 40 - 22 }));
@@ -750,4 +750,24 @@ fn the_report_opens_scrolls_and_writes() {
     }
     send(&mut a, [key('i')]);
     assert!(a.overlay.is_none());
+}
+
+/// The report overlay wraps to the screen, and again after a resize.
+#[test]
+fn the_report_wraps_to_the_screen_width() {
+    let mut a = app(3);
+    update(&mut a, Msg::Resize(70, 30));
+    send(&mut a, [key('i')]);
+    let report = crate::check::text::tests::wide_report();
+    let flat = crate::check::render_text(&report, None);
+    update(&mut a, Msg::Worker(Event::Report(Ok(Box::new(report)))));
+    let lines = a.report.clone().unwrap();
+    assert!(lines.iter().all(|l| l.chars().count() <= 68), "{lines:#?}");
+    // Nothing is lost: the same characters, whatever the line breaks.
+    let text = |s: &str| s.split_whitespace().collect::<String>();
+    assert_eq!(text(&lines.join("\n")), text(&flat));
+    update(&mut a, Msg::Resize(150, 30));
+    let lines = a.report.clone().unwrap();
+    let row = lines.iter().find(|l| l.contains("#1 ")).unwrap();
+    assert!(row.contains("UIDL 17ea8182"), "{lines:#?}");
 }

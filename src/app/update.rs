@@ -19,6 +19,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             app.width = w;
             app.height = h;
+            app.report = report_lines(app);
             app.scroll_into_view();
             prioritize(app, &mut fx);
         }
@@ -255,6 +256,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Report => {
             app.report = None;
+            app.report_source = None;
             app.overlay = Some(Overlay::Report { scroll: 0 });
             fx.push(Effect::Pop(Request::Report));
         }
@@ -432,6 +434,26 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
     fx.push(Effect::WriteFile { path, contents });
 }
 
+/// The report's lines for the overlay (full screen inside a border),
+/// wrapped to its width. A word longer than the width (a long UIDL) is
+/// continued on the next line rather than cut off by the screen's edge.
+fn report_lines(app: &App) -> Option<Vec<String>> {
+    let width = usize::from(app.width.saturating_sub(2)).max(1);
+    let text = match app.report_source.as_ref()? {
+        Ok(r) => crate::check::render_text(r, Some(width)),
+        Err(sentence) => sentence.clone(),
+    };
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            lines.push(String::new());
+        }
+        lines.extend(chars.chunks(width).map(|c| c.iter().collect::<String>()));
+    }
+    Some(lines)
+}
+
 fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(lines) = &app.report else { return };
     let stamp: String = app
@@ -443,8 +465,11 @@ fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
     let path = app.save_dir.join(format!("popdoc-report-{stamp}.txt"));
-    let mut contents = lines.join("\n");
-    contents.push('\n');
+    // A file is read at any width: not wrapped.
+    let contents = match &app.report_source {
+        Some(Ok(r)) => crate::check::render_text(r, None),
+        _ => lines.join("\n") + "\n",
+    };
     app.status(
         StatusKind::Info,
         format!("writing the report to {}", path.display()),
@@ -765,8 +790,9 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             );
             app.conn = Conn::Disconnected(reason);
         }
-        Event::Report(text) => {
-            app.report = Some(text.lines().map(str::to_string).collect());
+        Event::Report(report) => {
+            app.report_source = Some(report);
+            app.report = report_lines(app);
         }
         Event::Ended => {
             if app.quitting {

@@ -2,9 +2,7 @@
 //! issuer, the names it covers, validity, and whether it is about to expire.
 //! Parses DER with x509-parser; pure (the current time is a parameter).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::report::CertSummary;
 
@@ -19,24 +17,7 @@ pub fn summarize(der: &[u8], now: i64) -> Result<CertSummary, String> {
         .map_err(|e| format!("the server's certificate could not be read: {e}"))?;
     let not_before = cert.validity().not_before.timestamp();
     let not_after = cert.validity().not_after.timestamp();
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for n in &san.value.general_names {
-            match n {
-                GeneralName::DNSName(d) => names.push(d.to_string()),
-                GeneralName::IPAddress(b) => names.push(ip_text(b)),
-                _ => {}
-            }
-        }
-    }
-    if names.is_empty() {
-        names.extend(
-            cert.subject()
-                .iter_common_name()
-                .filter_map(|cn| cn.as_str().ok())
-                .map(str::to_string),
-        );
-    }
+    let names = crate::worker::verify::certificate_names(der);
     Ok(CertSummary {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
@@ -76,18 +57,6 @@ pub fn not_yet_valid(der: &[u8], now: i64) -> bool {
     X509Certificate::from_der(der)
         .map(|(_, c)| c.validity().not_before.timestamp() > now)
         .unwrap_or(false)
-}
-
-fn ip_text(b: &[u8]) -> String {
-    match b.len() {
-        4 => Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
-        16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            Ipv6Addr::from(a).to_string()
-        }
-        _ => crate::worker::transport::hex(b),
-    }
 }
 
 fn time_text(unix: i64) -> String {

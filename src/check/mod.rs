@@ -34,6 +34,18 @@ use report::{EXIT_OTHER, EXIT_USAGE};
 /// (the config file's lookup, or [`ConnArgs::account`] for URLs only).
 pub type Resolve<'a> = dyn Fn(&str, &ConnArgs) -> Result<Account, String> + Sync + 'a;
 
+/// The terminal's width when standard output is one; None when piped, so
+/// that the text is not wrapped.
+fn terminal_width() -> Option<usize> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    crossterm::terminal::size()
+        .ok()
+        .map(|(w, _)| usize::from(w))
+        .filter(|w| *w > 0)
+}
+
 /// Runs `popdoc check` and returns the exit status (see [`report`]).
 /// SMTP URLs are handled here; anything else goes through `resolve`.
 pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
@@ -101,7 +113,7 @@ pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
     let out = if args.json {
         report.to_json() + "\n"
     } else {
-        render_text(&report)
+        render_text(&report, terminal_width())
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout

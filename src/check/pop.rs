@@ -67,7 +67,13 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     let (secret, token) = match crate::secret::obtain(account) {
         Ok(s) => s,
         Err(e) => {
-            report.fail(Some(Step::Login), e.to_string());
+            let message = format!("{e} popdoc did not connect to the server.");
+            report.problem(Problem::new(
+                Severity::Error,
+                Some(Step::Login),
+                message.clone(),
+            ));
+            report.fail(Some(Step::Login), message);
             return Outcome { report, transcript };
         }
     };
@@ -155,14 +161,32 @@ async fn one_run(
             current = s;
             done = d.to_vec();
         };
-        Connection::open(account.endpoint(), account.timeout, &mut on_stage).await
+        match Connection::connect(account.endpoint(), account.timeout, &mut on_stage).await {
+            Ok(mut c) => match c.greet(&mut on_stage).await {
+                Ok(()) => Ok(c),
+                Err(e) => Err((e, Some(c))),
+            },
+            Err(e) => Err((e, None)),
+        }
     };
     let mut conn = match opened {
         Ok(c) => c,
-        Err(e) => {
+        Err((e, partial)) => {
             let step = open_step(current, &e);
+            // What the server said before the failure stays in the report.
+            let greeted = partial.as_ref().filter(|c| c.greeting.ok);
+            if first && let Some(c) = greeted {
+                describe_server(c, report);
+            }
             if first && step == Step::Tls {
-                let details = if matches!(e, Error::Tls { .. }) {
+                // A second look at the certificate only when one was refused.
+                let details = if matches!(
+                    e,
+                    Error::Tls {
+                        fingerprint: Some(_),
+                        ..
+                    }
+                ) {
                     unverified_details(account).await
                 } else {
                     None
@@ -170,10 +194,14 @@ async fn one_run(
                 tls::describe_failure(&e, details.as_ref(), report);
             }
             record_failure(report, step, &e, run);
+            let transcript = match greeted {
+                Some(c) => c.log.render(),
+                None => format!("# the connection failed before a POP3 session existed: {e}\n"),
+            };
             return Run {
                 samples: stage_samples(&done),
                 retr: None,
-                transcript: format!("# the connection failed before a POP3 session existed: {e}\n"),
+                transcript,
                 failed: true,
             };
         }
@@ -461,13 +489,27 @@ fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
         max: 0.0,
     };
     let matches = retrs.iter().all(|r| r.bytes == r.list_size);
-    if !matches {
+    if let Some(r) = retrs.iter().rev().find(|r| r.bytes != r.list_size) {
+        // Off by two is a stored message without a final line break; more
+        // is a message the server rewrote or replaced.
+        let small = r.bytes.abs_diff(r.list_size) <= 2;
+        let (severity, why) = if small {
+            (
+                Severity::Note,
+                "Servers often count differently (a missing final line break); mail clients should not rely on LIST sizes",
+            )
+        } else {
+            (
+                Severity::Warning,
+                "The server rewrote or replaced the message it delivers (some servers send a placeholder for messages with 8-bit content until the client sends UTF8); a saved copy holds what RETR delivered",
+            )
+        };
         report.problem(Problem::new(
-            Severity::Note,
+            severity,
             Some(Step::Retr),
             format!(
-                "LIST said message {} has {} bytes; RETR delivered {}. Servers often count differently (a missing final line break, rewritten headers); mail clients should not rely on LIST sizes",
-                last.message, last.list_size, last.bytes
+                "LIST said message {} has {} bytes; RETR delivered {}. {why}",
+                r.message, r.list_size, r.bytes
             ),
         ));
     }

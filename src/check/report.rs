@@ -165,6 +165,9 @@ pub struct ConnectionInfo {
     pub address: Option<String>,
     /// `tls` (from the first byte), `starttls` (STLS / STARTTLS) or `plaintext`.
     pub security: String,
+    /// With `plaintext`: what chose it, in words (the `--plaintext` flag,
+    /// the config file, the built-in demo server).
+    pub plaintext_by: Option<String>,
     pub user: Option<String>,
 }
 

@@ -37,6 +37,12 @@ pub(super) fn connection_info(account: &Account) -> ConnectionInfo {
         port: account.port,
         address: None,
         security: security_name(account.security).into(),
+        plaintext_by: (account.security == Security::Plaintext).then(|| {
+            account
+                .plaintext_by
+                .unwrap_or("the account's settings")
+                .to_string()
+        }),
         user: Some(account.user.clone()),
     }
 }
@@ -156,10 +162,15 @@ fn server_problems(report: &mut Report) {
         ));
     }
     if report.connection.security == "plaintext" && report.login.as_ref().is_some_and(|l| l.ok) {
+        let by = report
+            .connection
+            .plaintext_by
+            .clone()
+            .unwrap_or_else(|| "the account's settings".into());
         report.problem(Problem::new(
             Severity::Warning,
             Some(Step::Login),
-            "the connection is not encrypted (--plaintext): the password crossed the network readable by anyone on the way",
+            format!("the connection is not encrypted (chosen by {by}): the password crossed the network readable by anyone on the way"),
         ));
     }
 }

@@ -5,17 +5,22 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Protocol, Report, Severity, Source};
+use super::report::{Protocol, Report, Severity, Source, Step};
 use crate::util::human_size;
 
 /// Width of the label column.
 const LABEL: usize = 18;
-/// Text is wrapped to this many columns.
-const WIDTH: usize = 78;
+/// Wrapped text keeps at least this many columns, however narrow the width.
+const MIN_TEXT: usize = 20;
 
-/// Renders the whole report.
-pub fn render(r: &Report) -> String {
-    let mut out = Text::default();
+/// Renders the whole report, wrapped to `width` columns (a terminal's), or
+/// not wrapped at all (`None`: piped output and files, where the reader's
+/// width is unknown).
+pub fn render(r: &Report, width: Option<usize>) -> String {
+    let mut out = Text {
+        s: String::new(),
+        width,
+    };
     header(&mut out, r);
     connection(&mut out, r);
     tls(&mut out, r);
@@ -28,9 +33,10 @@ pub fn render(r: &Report) -> String {
     out.s
 }
 
-#[derive(Default)]
 struct Text {
     s: String,
+    /// Columns to wrap to; None: no wrapping.
+    width: Option<usize>,
 }
 
 impl Text {
@@ -46,12 +52,10 @@ impl Text {
     /// is too long (a value that fits keeps its spacing).
     fn field(&mut self, label: &str, value: &str) {
         let indent = 2 + LABEL + 1;
-        let width = WIDTH.saturating_sub(indent).max(20);
         let value = clean(value);
-        let lines = if value.chars().count() <= width {
-            vec![value]
-        } else {
-            wrap(&value, width)
+        let lines = match self.width.map(|w| w.saturating_sub(indent).max(MIN_TEXT)) {
+            Some(width) if value.chars().count() > width => wrap(&value, width),
+            _ => vec![value],
         };
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
@@ -77,10 +81,10 @@ impl Text {
     }
 
     fn para(&mut self, indent: usize, first: &str, text: &str) {
-        let lines = wrap(
-            &clean(text),
-            WIDTH.saturating_sub(indent + first.len()).max(20),
-        );
+        let width = self.width.map_or(usize::MAX, |w| {
+            w.saturating_sub(indent + first.len()).max(MIN_TEXT)
+        });
+        let lines = wrap(&clean(text), width);
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
                 let _ = writeln!(self.s, "{:indent$}{first}{line}", "");
@@ -154,10 +158,18 @@ fn header(out: &mut Text, r: &Report) {
     if r.ok {
         out.field("Result", &format!("OK{runs}"));
     } else {
-        let stage = r.failed_stage.map_or("setup", |s| s.label());
+        // Failing at login without a login (no password to send) means
+        // nothing was connected to.
+        let stage = match r.failed_stage {
+            Some(Step::Login) if r.login.is_none() && r.server.greeting.is_none() => {
+                "before connecting".to_string()
+            }
+            Some(s) => format!("at {}", s.label()),
+            None => "at setup".to_string(),
+        };
         out.field(
             "Result",
-            &format!("FAILED at {stage} (exit status {}){runs}", r.exit_code),
+            &format!("FAILED {stage} (exit status {}){runs}", r.exit_code),
         );
         if let Some(e) = &r.error {
             out.field("", e);
@@ -173,12 +185,17 @@ fn connection(out: &mut Text, r: &Report) {
         out.field("Address", a);
     }
     let security = match (r.protocol, c.security.as_str()) {
-        (_, "tls") => "TLS from the first byte",
-        (Protocol::Pop3, "starttls") => "STLS (plain connection, then TLS)",
-        (Protocol::Smtp, "starttls") => "STARTTLS (plain connection, then TLS)",
-        _ => "NONE (plaintext, asked for with --plaintext)",
+        (_, "tls") => "TLS from the first byte".to_string(),
+        (Protocol::Pop3, "starttls") => "STLS (plain connection, then TLS)".to_string(),
+        (Protocol::Smtp, "starttls") => "STARTTLS (plain connection, then TLS)".to_string(),
+        _ => format!(
+            "NONE (plaintext, chosen by {})",
+            c.plaintext_by
+                .as_deref()
+                .unwrap_or("the account's settings")
+        ),
     };
-    out.field("Security", security);
+    out.field("Security", &security);
     if let Some(u) = &c.user {
         out.field("User", u);
     }
@@ -193,12 +210,19 @@ fn tls(out: &mut Text, r: &Report) {
     if let Some(c) = &t.cipher {
         out.field("Cipher suite", c);
     }
-    let verified = match (&t.verified_by, &t.error) {
-        (Some(by), _) => format!("yes ({by})"),
-        (None, Some(e)) => format!("NO: {e}"),
-        (None, None) => "NO (not checked: --insecure-no-verify)".into(),
-    };
-    out.field("Verified", &verified);
+    let no_certificate = t.verified_by.is_none() && t.sha256.is_none() && t.certificate.is_none();
+    match (&t.verified_by, &t.error) {
+        (None, Some(e)) if no_certificate => {
+            out.field(
+                "Certificate",
+                "none received: the handshake failed before the server sent one",
+            );
+            out.field("Failed", e);
+        }
+        (Some(by), _) => out.field("Verified", &format!("yes ({by})")),
+        (None, Some(e)) => out.field("Verified", &format!("NO: {e}")),
+        (None, None) => out.field("Verified", "NO (not checked: --insecure-no-verify)"),
+    }
     if t.details_from_unverified_handshake {
         out.field(
             "",
@@ -433,7 +457,10 @@ fn timings(out: &mut Text, r: &Report) {
 fn problems(out: &mut Text, r: &Report) {
     out.section("Problems");
     if r.problems.is_empty() {
-        out.s.push_str("  none found\n");
+        match (&r.error, r.ok) {
+            (Some(e), false) => out.para(2, "- ", &format!("ERROR: {e}")),
+            _ => out.s.push_str("  none found\n"),
+        }
         return;
     }
     for p in &r.problems {
@@ -454,7 +481,7 @@ fn problems(out: &mut Text, r: &Report) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::check::report::{Problem, Step};
 
@@ -483,7 +510,7 @@ mod tests {
         p.explanation = Some("another client holds the mailbox lock".into());
         r.problem(p);
         r.fail(Some(Step::Login), "login failed: -ERR [IN-USE] x");
-        let t = render(&r);
+        let t = render(&r, Some(78));
         assert!(t.contains("FAILED at login (exit status 4)"), "{t}");
         assert!(
             t.contains("[IN-USE] means: another client holds the mailbox lock"),
@@ -491,6 +518,89 @@ mod tests {
         );
         assert!(t.contains("\nServer\n"), "{t}");
         assert!(!t.contains('\x1b'));
-        assert!(t.lines().all(|l| l.chars().count() <= WIDTH + 10), "{t}");
+        assert!(t.lines().all(|l| l.chars().count() <= 78 + 10), "{t}");
+    }
+
+    /// A report from a session with long UIDLs in the Largest table and
+    /// long sentences, as the TUI's `i` shows.
+    pub(crate) fn wide_report() -> Report {
+        use crate::check::report::{MailboxInfo, MessageInfo};
+        let mut r = Report::new(
+            Protocol::Pop3,
+            Source::Session,
+            "pop3s://ann@mail.example.org",
+            "2026-01-01T00:00:00Z".into(),
+        );
+        r.mailbox = Some(MailboxInfo {
+            messages: 3,
+            total_bytes: 3_000_000,
+            largest: (1..=3)
+                .map(|n| MessageInfo {
+                    number: n,
+                    size: 1_000_000 * u64::from(n),
+                    uidl: Some(format!(
+                        "{n}7ea8182e3dc7a5ac80948a5c0e1f2d3b4a5968778695a4b3c2d1e0f1a2b3c4d5e"
+                    )),
+                })
+                .collect(),
+            ..Default::default()
+        });
+        r.problem(Problem::new(
+            Severity::Warning,
+            Some(Step::Login),
+            "the connection is not encrypted (--plaintext): the password crossed the network readable by anyone on the way",
+        ));
+        r
+    }
+
+    fn words(s: &str) -> Vec<&str> {
+        s.split_whitespace().collect()
+    }
+
+    #[test]
+    fn wraps_to_the_width_given_and_loses_no_word() {
+        let r = wide_report();
+        let flat = render(&r, None);
+        for width in [70, 80, 150] {
+            let t = render(&r, Some(width));
+            assert_eq!(words(&t), words(&flat), "width {width}:\n{t}");
+            for line in t.lines() {
+                // Only a single word longer than the width may overflow.
+                assert!(
+                    line.chars().count() <= width || !line.trim().contains(' '),
+                    "width {width}: {line:?}"
+                );
+            }
+        }
+        // At 150 columns each row of the Largest table is one line.
+        let t = render(&r, Some(150));
+        for n in 1..=3 {
+            let row = t.lines().find(|l| l.contains(&format!("#{n} "))).unwrap();
+            assert!(row.contains(&format!("UIDL {n}7ea8182e3dc7a5ac")), "{t}");
+            assert!(row.ends_with("3c4d5e"), "{t}");
+        }
+        // At 70 the source line wraps between words, not through them.
+        let t = render(&r, Some(70));
+        assert!(t.contains("figures as"), "{t}");
+        assert!(
+            t.lines()
+                .all(|l| l.chars().count() <= 70 || !l.trim().contains(' ')),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn unwrapped_output_keeps_each_value_on_one_line() {
+        let t = render(&wide_report(), None);
+        assert!(
+            t.lines().any(|l| l.contains(
+                "the connection is not encrypted (--plaintext): the password crossed the network readable by anyone on the way"
+            )),
+            "{t}"
+        );
+        assert!(
+            t.lines()
+                .any(|l| l.contains("(no new connection; figures as recorded so far)"))
+        );
     }
 }

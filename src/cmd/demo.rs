@@ -84,6 +84,7 @@ pub async fn start(
         .map_err(|e| format!("cannot start the demo server: {e}"))?;
     let account = Account {
         secret: SecretSource::Fixed("demo".into()),
+        plaintext_by: Some("the built-in demo server (loopback, inside popdoc)"),
         // Loopback inside this process: the demo needs no TLS.
         ..Account::new(
             "demo",

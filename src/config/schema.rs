@@ -380,6 +380,8 @@ fn read_account(
             Some(s) => Some(Duration::from_secs(s)),
             None => Some(account::DEFAULT_KEEPALIVE),
         },
+        plaintext_by: (security == Security::Plaintext)
+            .then_some("tls = \"plaintext\" in the config file"),
     };
     Ok(AccountEntry {
         name: account_name,

@@ -64,6 +64,10 @@ impl Session {
             "STAT" | "LIST" | "UIDL" | "TOP" | "RETR" | "DELE" | "RSET" | "NOOP" => {
                 self.err("command not valid before login").await?;
             }
+            "UTF8" if self.shared.config.faults.utf8_placeholder => {
+                self.utf8 = true;
+                self.ok("UTF8 enabled").await?;
+            }
             "UTF8" => self.err("UTF8 is not supported").await?,
             _ => self.err("unknown command").await?,
         }
@@ -111,7 +115,10 @@ impl Session {
                     self.err("[IN-USE] the mailbox is locked by another session")
                         .await?
                 }
-                Some(maildrop) => {
+                Some(mut maildrop) => {
+                    if faults.utf8_placeholder && !self.utf8 {
+                        maildrop.hide_8bit().await;
+                    }
                     let n = maildrop.messages.len();
                     self.txn = Some(Txn::new(maildrop));
                     tracing::info!(messages = n, "logged in");

@@ -109,6 +109,11 @@ pub struct Faults {
     /// `STLS` is answered `+OK Begin TLS\r\n+OK injected\r\n` in one write, as
     /// a man in the middle would inject a reply before the handshake.
     pub stls_inject: bool,
+    /// Courier's UTF8 quirk (RFC 6856): `CAPA` lists `UTF8 USER`, `UTF8` is
+    /// accepted before login, and a session that logs in without it sees
+    /// every message with 8-bit bytes replaced by a small "Cannot display
+    /// Unicode content" placeholder (with the placeholder's own size).
+    pub utf8_placeholder: bool,
     /// `DELE n` answers `-ERR` for these message numbers.
     pub refuse_dele: Vec<u32>,
     /// `QUIT` in the TRANSACTION state closes the connection without an answer

@@ -274,6 +274,52 @@ impl Maildrop {
     }
 }
 
+/// What Courier sends instead of a message with 8-bit content to a client
+/// that did not send `UTF8`.
+const UNICODE_PLACEHOLDER: &[u8] = b"From: Mail Delivery Subsystem <MAILER-DAEMON@localhost>\r\n\
+Subject: Cannot display Unicode content\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=us-ascii\r\n\
+\r\n\
+This message contains Unicode content that cannot be displayed by your\r\n\
+mail client. Use a mail client that supports UTF8 (RFC 6856).\r\n";
+
+impl Maildrop {
+    /// Courier's quirk (`Faults::utf8_placeholder`): every message with
+    /// 8-bit bytes is replaced, for this session, by a placeholder with the
+    /// same UIDL (deleting it deletes the real message).
+    pub(crate) async fn hide_8bit(&mut self) {
+        for m in &mut self.messages {
+            if m.has_8bit().await {
+                *m = Arc::new(Message {
+                    key: m.key,
+                    uidl: m.uidl.clone(),
+                    size: UNICODE_PLACEHOLDER.len() as u64,
+                    body: Body::Memory(UNICODE_PLACEHOLDER.into()),
+                });
+            }
+        }
+    }
+}
+
+impl Message {
+    async fn has_8bit(&self) -> bool {
+        let Ok(mut r) = self.open().await else {
+            return false;
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = r.read(&mut buf).await {
+            if n == 0 {
+                return false;
+            }
+            if buf[..n].iter().any(|b| *b >= 0x80) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 impl Drop for Maildrop {
     fn drop(&mut self) {
         self.mailbox.state().locked = false;

@@ -40,6 +40,8 @@ pub(super) struct Session {
     pub(super) user: Option<String>,
     /// Present in the TRANSACTION state.
     pub(super) txn: Option<Txn>,
+    /// The client sent `UTF8` (RFC 6856).
+    pub(super) utf8: bool,
 }
 
 /// Serves one connection until it ends. Errors only end the session.
@@ -52,6 +54,7 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
         timestamp: None,
         user: None,
         txn: None,
+        utf8: false,
     };
     match session.serve().await {
         Ok(()) => tracing::debug!("session ended"),
@@ -199,6 +202,9 @@ impl Session {
         }
         if let Some(e) = &f.expire {
             caps.push(format!("EXPIRE {e}"));
+        }
+        if f.utf8_placeholder {
+            caps.push("UTF8 USER".into());
         }
         if self.txn.is_none() && cfg.tls.is_some() && !self.tls_active {
             caps.push("STLS".into());

@@ -92,7 +92,11 @@ impl Capabilities {
     /// LOGIN-DELAY in words, for reports.
     pub fn login_delay_words(&self) -> Option<String> {
         let (secs, per_user) = self.login_delay?;
-        let mut s = format!("at least {} between logins", duration_words(secs));
+        let mut s = if secs == 0 {
+            "no minimum delay between logins".to_string()
+        } else {
+            format!("at least {} between logins", duration_words(secs))
+        };
         if per_user {
             s.push_str(" (may differ per user)");
         }
@@ -158,6 +162,12 @@ mod tests {
         assert_eq!(c.login_delay, Some((30, true)));
         assert!(c.expire_words().unwrap().contains("never"));
         assert!(c.login_delay_words().unwrap().contains("30 s"));
+        assert_eq!(
+            Capabilities::parse(b"LOGIN-DELAY 0\r\n")
+                .login_delay_words()
+                .unwrap(),
+            "no minimum delay between logins"
+        );
         assert!(
             Capabilities::parse(b"EXPIRE 0\r\n")
                 .expire_words()

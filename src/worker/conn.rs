@@ -119,6 +119,18 @@ impl Connection {
         timeout: Duration,
         on_stage: &mut StageFn<'_>,
     ) -> Result<Connection, Error> {
+        let mut conn = Connection::connect(endpoint, timeout, on_stage).await?;
+        conn.greet(on_stage).await?;
+        Ok(conn)
+    }
+
+    /// The first half of [`Connection::open`]: TCP, and TLS for `pop3s`.
+    /// Nothing has been read yet; [`Connection::greet`] goes on.
+    pub async fn connect(
+        endpoint: Endpoint,
+        timeout: Duration,
+        on_stage: &mut StageFn<'_>,
+    ) -> Result<Connection, Error> {
         let mut stages = Vec::new();
         let mut times = ConnectTimes::default();
         let mut log = SessionLog::new();
@@ -146,7 +158,7 @@ impl Connection {
         } else {
             (Stream::Tcp(tcp), None)
         };
-        let mut conn = Connection {
+        let conn = Connection {
             io,
             reader: Reader::new(),
             rbuf: vec![0; READ_BUF].into_boxed_slice(),
@@ -168,39 +180,46 @@ impl Connection {
             broken: None,
             written: 0,
         };
-        on_stage(Stage::Greeting, &conn.stages);
+        Ok(conn)
+    }
+
+    /// The second half of [`Connection::open`]: the greeting, CAPA, and
+    /// for STLS the upgrade and CAPA again. On failure the connection keeps
+    /// what it collected (greeting, CAPA, transcript) for a report.
+    pub async fn greet(&mut self, on_stage: &mut StageFn<'_>) -> Result<(), Error> {
+        on_stage(Stage::Greeting, &self.stages);
         let t = Instant::now();
-        conn.reader.expect(Expect::Single);
-        let greeting = conn.wait_status("the greeting").await?;
-        conn.stages.push((Stage::Greeting, t.elapsed()));
+        self.reader.expect(Expect::Single);
+        let greeting = self.wait_status("the greeting").await?;
+        self.stages.push((Stage::Greeting, t.elapsed()));
         if !greeting.ok {
             return Err(Error::Refused {
                 command: "the connection (greeting)".into(),
                 status: greeting,
             });
         }
-        conn.greeting = greeting;
+        self.greeting = greeting;
 
-        on_stage(Stage::Capa, &conn.stages);
+        on_stage(Stage::Capa, &self.stages);
         let t = Instant::now();
-        conn.caps_before = conn.capa().await?;
-        conn.stages.push((Stage::Capa, t.elapsed()));
+        self.caps_before = self.capa().await?;
+        self.stages.push((Stage::Capa, t.elapsed()));
 
-        if conn.endpoint.security == Security::StartTls {
+        if self.endpoint.security == Security::StartTls {
             // No silent downgrade: if CAPA worked and lacks STLS, stop.
-            if conn.caps_before.as_ref().is_some_and(|c| !c.stls) {
+            if self.caps_before.as_ref().is_some_and(|c| !c.stls) {
                 return Err(Error::NoStls);
             }
-            on_stage(Stage::Stls, &conn.stages);
+            on_stage(Stage::Stls, &self.stages);
             let t = Instant::now();
-            conn.starttls().await?;
-            conn.stages.push((Stage::Stls, t.elapsed()));
-            on_stage(Stage::Capa, &conn.stages);
+            self.starttls().await?;
+            self.stages.push((Stage::Stls, t.elapsed()));
+            on_stage(Stage::Capa, &self.stages);
             let t = Instant::now();
-            conn.caps_before = conn.capa().await?;
-            conn.stages.push((Stage::Capa, t.elapsed()));
+            self.caps_before = self.capa().await?;
+            self.stages.push((Stage::Capa, t.elapsed()));
         }
-        Ok(conn)
+        Ok(())
     }
 
     pub(super) fn io_mut(&mut self) -> &mut Stream {
@@ -247,7 +266,15 @@ impl Connection {
                 "STLS on a connection that is not plain TCP".into(),
             ));
         };
-        let (io, info) = transport::upgrade(tcp, &self.endpoint, &mut self.times).await?;
+        let (io, info) = match transport::upgrade(tcp, &self.endpoint, &mut self.times).await {
+            Ok(x) => x,
+            Err(e) => {
+                self.broken = Some("the TLS handshake after STLS failed".into());
+                self.log
+                    .note(format!("TLS handshake after STLS failed: {e}"));
+                return Err(e);
+            }
+        };
         self.log.note(format!(
             "{} {} ({})",
             info.version, info.cipher, info.verified
@@ -255,6 +282,22 @@ impl Connection {
         self.io = io;
         self.tls = Some(info);
         self.reader = Reader::new();
+        Ok(())
+    }
+
+    /// RFC 6856 section 2: `UTF8`, in the AUTHORIZATION state before the
+    /// login, when the server advertises it. Some servers (Courier) replace
+    /// every message with 8-bit content by a placeholder until it is sent.
+    async fn utf8(&mut self) -> Result<(), Error> {
+        match self.command(Command::Utf8).await {
+            Ok(_) => self.log.note(
+                "sent UTF8 (RFC 6856) because the server advertises it: messages with 8-bit content are delivered as they are",
+            ),
+            Err(Error::Refused { status, .. }) => self.log.note(format!(
+                "the server refused UTF8 ({status}); it may replace messages with 8-bit content by a placeholder"
+            )),
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
@@ -282,6 +325,9 @@ impl Connection {
         }
         on_stage(Stage::Login, &self.stages);
         let t = Instant::now();
+        if self.caps_before.as_ref().is_some_and(|c| c.utf8) {
+            self.utf8().await?;
+        }
         let chosen = self.choose_method(creds, method)?;
         match chosen {
             LoginMethod::Sasl(m) => self.sasl(creds, m).await?,

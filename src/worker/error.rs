@@ -17,11 +17,13 @@ pub enum Error {
         "no answer from {addr} within {secs} s. Check the host and port, or a firewall in between."
     )]
     ConnectTimeout { addr: String, secs: u64 },
-    #[error("{}", tls_message(host, reason, fingerprint.as_deref()))]
+    #[error("{}", tls_message(host, reason, fingerprint.as_deref(), advice.as_deref()))]
     Tls {
         host: String,
         reason: String,
         fingerprint: Option<String>,
+        /// What to do, fitting the check already in force.
+        advice: Option<String>,
     },
     #[error("cannot read the CA file {}: {reason}.", path.display())]
     CaFile { path: PathBuf, reason: String },
@@ -94,7 +96,12 @@ impl Error {
     }
 }
 
-fn tls_message(host: &str, reason: &str, fingerprint: Option<&str>) -> String {
+fn tls_message(
+    host: &str,
+    reason: &str,
+    fingerprint: Option<&str>,
+    advice: Option<&str>,
+) -> String {
     let mut s = if host.is_empty() {
         format!("TLS setup failed: {reason}.")
     } else {
@@ -102,8 +109,12 @@ fn tls_message(host: &str, reason: &str, fingerprint: Option<&str>) -> String {
     };
     if let Some(fp) = fingerprint {
         s.push_str(&format!(
-            " The server's certificate has SHA-256 fingerprint {fp}; if the server uses its own certificate, pass its CA with --ca-file, or pin it with --fingerprint after checking that value with the server's administrator."
+            " The server's certificate has SHA-256 fingerprint {fp}."
         ));
+    }
+    if let Some(a) = advice {
+        s.push(' ');
+        s.push_str(a);
     }
     s
 }

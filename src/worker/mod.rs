@@ -8,8 +8,10 @@ pub mod engine;
 pub mod error;
 pub mod log;
 pub mod ops;
+mod refusal;
 pub mod run;
 pub mod transport;
+pub mod verify;
 
 pub use conn::{Connection, Credentials, LoginMethod, Stage};
 pub use engine::{Outcome, Reply};

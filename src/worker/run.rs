@@ -141,8 +141,9 @@ pub enum Event {
     Disconnected(String),
     /// The worker has ended (after Shutdown).
     Ended,
-    /// The connection report, as text.
-    Report(String),
+    /// The connection report as data (the UI renders it to its width), or
+    /// a sentence saying why there is none.
+    Report(Result<Box<crate::check::Report>, String>),
 }
 
 pub struct Worker {
@@ -301,15 +302,15 @@ impl Worker {
             Request::CommitAccepted => self.quit_commit().await,
             Request::Reset => self.reset().await,
             Request::Report => {
-                let text = match &self.conn {
-                    Some(conn) => crate::check::render_text(&crate::check::report_from_session(
+                let report = match &self.conn {
+                    Some(conn) => Ok(Box::new(crate::check::report_from_session(
                         conn,
                         &self.listing,
                         &self.account,
-                    )),
-                    None => "Not connected: there is no session to report on. Press r to reconnect, or run popdoc check.".to_string(),
+                    ))),
+                    None => Err("Not connected: there is no session to report on. Press r to reconnect, or run popdoc check.".to_string()),
                 };
-                self.send(Event::Report(text)).await;
+                self.send(Event::Report(report)).await;
             }
             Request::Shutdown => {}
         }

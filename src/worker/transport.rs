@@ -19,13 +19,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::error::Error;
 
@@ -119,7 +114,7 @@ pub fn parse_fingerprint(s: &str) -> Option<[u8; 32]> {
 #[allow(clippy::large_enum_variant)]
 pub enum Stream {
     Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<Sniff>>),
     /// Placeholder while the TCP stream is moved into TLS.
     Gone,
 }
@@ -252,29 +247,38 @@ pub async fn upgrade(
     times: &mut ConnectTimes,
 ) -> Result<(Stream, TlsInfo), Error> {
     let seen = Arc::new(Mutex::new(None));
-    let (config, verified) = client_config(&endpoint.cert, seen.clone())?;
+    let (config, verified) = super::verify::client_config(&endpoint.cert, seen.clone())?;
     let name = ServerName::try_from(endpoint.host.clone()).map_err(|_| Error::Tls {
         host: endpoint.host.clone(),
         reason: "the host name is not valid for TLS".into(),
         fingerprint: None,
+        advice: None,
     })?;
     let start = Instant::now();
+    let sniff = Sniff {
+        io: tcp,
+        first: Vec::new(),
+    };
     let tls = tokio::time::timeout(
         endpoint.connect_timeout,
-        TlsConnector::from(Arc::new(config)).connect(name, tcp),
+        TlsConnector::from(Arc::new(config))
+            .connect(name, sniff)
+            .into_fallible(),
     )
     .await
     .map_err(|_| Error::ConnectTimeout {
         addr: format!("{}:{} (TLS handshake)", endpoint.host, endpoint.port),
         secs: endpoint.connect_timeout.as_secs(),
     })?
-    .map_err(|e| Error::Tls {
-        host: endpoint.host.clone(),
-        reason: tls_reason(&e),
-        fingerprint: seen
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|c: &Vec<u8>| hex(&Sha256::digest(c)))),
+    .map_err(|(e, sniff)| {
+        let leaf: Option<Vec<u8>> = seen.lock().ok().and_then(|s| s.clone());
+        let (reason, advice) = tls_failure(&e, endpoint, leaf.as_deref(), &sniff.first);
+        Error::Tls {
+            host: endpoint.host.clone(),
+            reason,
+            fingerprint: leaf.map(|c| hex(&Sha256::digest(c))),
+            advice,
+        }
     })?;
     times.tls = Some(start.elapsed());
     let conn = tls.get_ref().1;
@@ -298,207 +302,133 @@ pub async fn upgrade(
     Ok((Stream::Tls(Box::new(tls)), info))
 }
 
-fn tls_reason(e: &io::Error) -> String {
-    let text = e
+/// Why a handshake failed, and what to do, from the error, the leaf the
+/// verifier was shown and the first bytes the server sent.
+fn tls_failure(
+    e: &io::Error,
+    endpoint: &Endpoint,
+    leaf: Option<&[u8]>,
+    first_bytes: &[u8],
+) -> (String, Option<String>) {
+    let stls = endpoint.security == Security::StartTls;
+    let after_stls = |what: String| {
+        (
+            format!("the TLS handshake after STLS failed: {what}"),
+            Some("The server agreed to STLS but did not complete the TLS handshake; try pop3s:// (TLS from the first byte, usually port 995).".to_string()),
+        )
+    };
+    let rustls_error = e
         .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .map(|e| match e {
-            rustls::Error::InvalidCertificate(c) => certificate_reason(c),
-            rustls::Error::AlertReceived(a) => format!("the server ended the handshake ({a:?})"),
-            other => other.to_string(),
-        });
-    text.unwrap_or_else(|| match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            "the server closed the connection during the handshake (is this port really TLS? pop3:// uses STLS on port 110, pop3s:// TLS on 995)".into()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match rustls_error {
+        Some(rustls::Error::InvalidCertificate(c)) => {
+            return super::refusal::refusal(c, leaf, &endpoint.cert, &endpoint.host);
         }
-        _ => e.to_string(),
-    })
-}
-
-fn certificate_reason(c: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as C;
-    match c {
-        C::UnknownIssuer => "the certificate is not issued by a trusted authority".into(),
-        C::Expired | C::ExpiredContext { .. } => "the certificate has expired".into(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "the certificate is not valid yet".into(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "the certificate is for another host name".into()
-        }
-        C::Revoked => "the certificate has been revoked".into(),
-        C::ApplicationVerificationFailure => {
-            "the certificate does not match the pinned fingerprint".into()
-        }
-        other => format!("the certificate was rejected ({other:?})"),
-    }
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Builds the rustls configuration for a check mode; the verifier records
-/// the leaf it was shown so that an error can quote its fingerprint.
-fn client_config(
-    check: &CertCheck,
-    seen: Arc<Mutex<Option<Vec<u8>>>>,
-) -> Result<(ClientConfig, String), Error> {
-    let provider = provider();
-    let tls_err = |reason: String| Error::Tls {
-        host: String::new(),
-        reason,
-        fingerprint: None,
-    };
-    let (inner, verified): (Arc<dyn ServerCertVerifier>, String) = match check {
-        CertCheck::System => (
-            Arc::new(
-                rustls_platform_verifier::Verifier::new(provider.clone())
-                    .map_err(|e| tls_err(format!("the system certificate store: {e}")))?,
-            ),
-            "system roots".into(),
-        ),
-        CertCheck::ExtraCa(path) => {
-            let roots: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| Error::CaFile {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-            if roots.is_empty() {
-                return Err(Error::CaFile {
-                    path: path.clone(),
-                    reason: "it contains no PEM certificate".into(),
-                });
-            }
-            (
-                Arc::new(
-                    rustls_platform_verifier::Verifier::new_with_extra_roots(
-                        roots,
-                        provider.clone(),
-                    )
-                    .map_err(|e| tls_err(e.to_string()))?,
+        Some(rustls::Error::InvalidMessage(_)) if !stls && looks_like_pop3(first_bytes) => {
+            return (
+                format!(
+                    "port {} speaks plain POP3, not TLS (the server greeted with \"{}\")",
+                    endpoint.port,
+                    printable(first_bytes)
                 ),
-                format!("CA file {}", path.display()),
-            )
+                Some(format!(
+                    "Use pop3://{}:{} (plain POP3 upgraded with STLS), or pop3s:// on port 995.",
+                    endpoint.host, endpoint.port
+                )),
+            );
         }
-        CertCheck::Pin(pin) => (
-            Arc::new(Pinned {
-                pin: Some(*pin),
-                algs: provider.signature_verification_algorithms,
-            }),
-            "pinned fingerprint".into(),
+        _ => {}
+    }
+    let what = match rustls_error {
+        Some(rustls::Error::AlertReceived(a)) => {
+            format!("the server ended the handshake (TLS alert {a:?})")
+        }
+        Some(rustls::Error::InvalidMessage(_)) if !first_bytes.is_empty() => format!(
+            "the server did not answer in TLS (it sent \"{}\")",
+            printable(first_bytes)
         ),
-        CertCheck::NoVerify => (
-            Arc::new(Pinned {
-                pin: None,
-                algs: provider.signature_verification_algorithms,
-            }),
-            "NOT VERIFIED (--insecure-no-verify)".into(),
-        ),
+        Some(other) => other.to_string(),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the handshake".to_string()
+        }
+        None => e.to_string(),
     };
-    let verifier = Arc::new(Recording { inner, seen });
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    Ok((config, verified))
+    if stls {
+        return after_stls(what);
+    }
+    let advice = (e.kind() == io::ErrorKind::UnexpectedEof || first_bytes.is_empty()).then(|| {
+        "Is this port really TLS? pop3:// uses STLS on port 110, pop3s:// TLS on port 995."
+            .to_string()
+    });
+    (what, advice)
 }
 
-/// Remembers the leaf certificate, then lets the real verifier decide.
-#[derive(Debug)]
-struct Recording {
-    inner: Arc<dyn ServerCertVerifier>,
-    seen: Arc<Mutex<Option<Vec<u8>>>>,
+/// Whether the first bytes a server sent are a POP3 status line.
+fn looks_like_pop3(first: &[u8]) -> bool {
+    first.starts_with(b"+OK") || first.starts_with(b"-ERR")
 }
 
-impl ServerCertVerifier for Recording {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(end_entity.to_vec());
-        }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// Accepts exactly one certificate, by its SHA-256 (`pin`), or any
-/// certificate at all (`pin: None`, the named opt-out). The handshake
-/// signatures are still checked, so the server must hold the key.
-#[derive(Debug)]
-struct Pinned {
-    pin: Option<[u8; 32]>,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.pin {
-            Some(pin) if Sha256::digest(end_entity.as_ref()).as_slice() != pin => {
-                Err(rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::ApplicationVerificationFailure,
-                ))
+/// The first bytes a server sent, safe to show: up to the end of the first
+/// line, control characters as `?`.
+fn printable(first: &[u8]) -> String {
+    let line = first
+        .split(|b| *b == b'\r' || *b == b'\n')
+        .next()
+        .unwrap_or_default();
+    line.iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
             }
-            _ => Ok(ServerCertVerified::assertion()),
+        })
+        .collect()
+}
+
+/// The TCP stream, remembering the first bytes it read: a handshake that
+/// fails on them can say what the server spoke instead of TLS.
+pub struct Sniff {
+    io: TcpStream,
+    first: Vec<u8>,
+}
+
+/// How many first bytes [`Sniff`] keeps.
+const SNIFF: usize = 64;
+
+impl AsyncRead for Sniff {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let res = Pin::new(&mut this.io).poll_read(cx, buf);
+        if this.first.len() < SNIFF {
+            let new = &buf.filled()[before..];
+            let take = new.len().min(SNIFF - this.first.len());
+            this.first.extend_from_slice(&new[..take]);
         }
+        res
+    }
+}
+
+impl AsyncWrite for Sniff {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }
 

@@ -97,6 +97,8 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
         port: t.port,
         address: None,
         security: security_name(t.security).into(),
+        plaintext_by: (t.security == crate::worker::Security::Plaintext)
+            .then(|| "--plaintext".to_string()),
         user: t.user.clone(),
     };
     let mut transcript = String::new();
