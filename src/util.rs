@@ -62,6 +62,21 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// How long a transfer took, with its rate when the time is long enough
+/// to give one: `in 1.2 s (5.1 MB/s)`, `in <1 ms` (a rate computed from a
+/// time that shows as 0 ms would be made up).
+pub fn transfer_time(bytes: u64, elapsed: Duration) -> String {
+    if elapsed < Duration::from_millis(1) {
+        return "in <1 ms".into();
+    }
+    let rate = bytes as f64 / elapsed.as_secs_f64();
+    format!(
+        "in {} ({}/s)",
+        human_duration(elapsed),
+        human_size(rate as u64)
+    )
+}
+
 /// `2026-11-22 03:00:15` in UTC.
 pub fn format_utc(t: SystemTime) -> String {
     jiff::Timestamp::try_from(t)
@@ -110,6 +125,20 @@ mod tests {
         assert_eq!(human_size(1_234_567), "1.2 MB");
         assert_eq!(human_size(52_428_800), "52 MB");
         assert_eq!(human_size(999_999), "1.0 MB");
+    }
+
+    #[test]
+    fn no_rate_from_a_time_too_short_to_measure() {
+        assert_eq!(transfer_time(5411, Duration::from_micros(400)), "in <1 ms");
+        assert_eq!(transfer_time(5411, Duration::ZERO), "in <1 ms");
+        assert_eq!(
+            transfer_time(6_300_000, Duration::from_millis(1250)),
+            "in 1.2 s (5.0 MB/s)"
+        );
+        assert_eq!(
+            transfer_time(5411, Duration::from_millis(2)),
+            "in 2 ms (2.7 MB/s)"
+        );
     }
 
     #[test]
