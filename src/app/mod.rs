@@ -4,6 +4,7 @@
 //! no terminal here: every behaviour is testable with plain values.
 
 pub mod keys;
+pub mod pager;
 pub mod picker;
 mod update;
 
@@ -13,7 +14,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::mail::{Preview, Summary};
+use crate::util::{fit, wrap};
 use crate::worker::Stage;
 use crate::worker::log::Line;
 use crate::worker::run::{Mark, Request, SessionInfo};
@@ -92,6 +96,17 @@ impl SortKey {
             SortKey::From => SortKey::Subject,
             SortKey::Subject => SortKey::Number,
         }
+    }
+
+    /// The order in words: `smallest first`, or the other way (`reverse`).
+    pub fn order(self, reverse: bool) -> &'static str {
+        let (up, down) = match self {
+            SortKey::Number => ("lowest first", "highest first"),
+            SortKey::Size => ("smallest first", "largest first"),
+            SortKey::Date => ("oldest first", "newest first"),
+            SortKey::From | SortKey::Subject => ("A to Z", "Z to A"),
+        };
+        if reverse { down } else { up }
     }
 
     pub fn label(self) -> &'static str {
@@ -326,6 +341,17 @@ impl App {
         }
     }
 
+    /// How the session ended, for the exit status: an error when popdoc
+    /// could not connect or log in, or had lost the connection, when the
+    /// user left.
+    pub fn outcome(&self) -> Result<(), String> {
+        match &self.conn {
+            Conn::Failed(m) => Err(format!("the session failed: {m}")),
+            Conn::Disconnected(m) => Err(format!("the connection was lost: {m}")),
+            Conn::Connecting { .. } | Conn::Ready => Ok(()),
+        }
+    }
+
     /// Starts with the password dialog; nothing connects until it is given.
     pub fn ask_password(&mut self) {
         self.asks_password = true;
@@ -356,17 +382,100 @@ impl App {
         self.marked_rows().map(|r| r.size).sum()
     }
 
-    /// Rows of the list that fit on screen (see `ui::layout`).
+    /// Where things are on screen now (see `ui::layout`).
+    pub fn areas(&self) -> crate::ui::layout::Areas {
+        crate::ui::layout::areas(
+            self.width,
+            self.height,
+            self.preview.is_some(),
+            self.status_height(),
+        )
+    }
+
+    /// Rows of the list that fit on screen.
     pub fn list_rows(&self) -> usize {
-        crate::ui::layout::areas(self.width, self.height, self.preview.is_some())
-            .list
-            .height
-            .saturating_sub(1)
-            .max(1) as usize
+        self.areas().list.height.saturating_sub(1).max(1) as usize
+    }
+
+    /// `headers 12/40 ` while headers load (right on the status line).
+    pub fn headers_counter(&self) -> Option<String> {
+        (self.conn == Conn::Ready && self.headers_done < self.rows.len())
+            .then(|| format!("headers {}/{} ", self.headers_done, self.rows.len()))
+    }
+
+    /// The status message as the lines the status area shows, whole when
+    /// it fits in the lines the screen allows: a long one (a saved file's
+    /// path) takes more than one line instead of being cut. The first
+    /// line leaves room for the header counter.
+    pub fn status_lines(&self) -> Vec<String> {
+        let width = self.width as usize;
+        let right = self.headers_counter().map_or(0, |c| c.width());
+        let text = self.status.as_ref().map_or("", |(_, t)| t.as_str());
+        let mut lines: Vec<String> = wrap(
+            text,
+            width.saturating_sub(right + 1),
+            width.saturating_sub(1),
+        )
+        .into_iter()
+        .map(|l| format!(" {l}"))
+        .collect();
+        let max = crate::ui::layout::max_status_lines(self.height) as usize;
+        if lines.len() > max {
+            let rest = lines.split_off(max - 1).concat();
+            let room = if max == 1 {
+                width - right.min(width)
+            } else {
+                width
+            };
+            lines.push(fit(&rest, room).trim_end().to_string());
+        }
+        lines
+    }
+
+    /// Lines of the status area (the save gauge takes one).
+    pub fn status_height(&self) -> u16 {
+        if self.save.is_some() {
+            1
+        } else {
+            self.status_lines().len() as u16
+        }
     }
 
     pub fn status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some((kind, text.into()));
+        // The status may take more or fewer lines: keep the selection shown.
+        self.scroll_into_view();
+    }
+
+    /// A date in the user's time zone: `2026-11-03 16:01` (`long`) or
+    /// `Nov 03 16:01`.
+    pub fn date_text(&self, unix: i64, long: bool) -> String {
+        let Ok(ts) = jiff::Timestamp::from_second(unix) else {
+            return String::new();
+        };
+        let z = ts.to_zoned(self.tz.clone());
+        z.strftime(if long {
+            "%Y-%m-%d %H:%M"
+        } else {
+            "%b %d %H:%M"
+        })
+        .to_string()
+    }
+
+    /// Where the preview's text goes on screen (zero-sized when closed).
+    pub fn preview_text_area(&self) -> ratatui::layout::Rect {
+        crate::ui::layout::preview_text(self.areas().preview)
+    }
+
+    /// How far the preview can scroll: its last line at the bottom of the
+    /// pane at most.
+    pub fn preview_max_scroll(&self) -> u16 {
+        let Some(p) = &self.preview else { return 0 };
+        let area = self.preview_text_area();
+        let lines = pager::lines(self, p, area.width as usize).len();
+        lines
+            .saturating_sub(area.height as usize)
+            .min(u16::MAX as usize) as u16
     }
 
     fn push_transcript(&mut self, lines: Vec<Line>) {
@@ -381,7 +490,25 @@ impl App {
     /// Rebuilds `view` from rows, filter and sort, keeping the selected
     /// message selected.
     pub fn rebuild_view(&mut self) {
-        let keep = self.selected_row().map(Row::key);
+        let keep: Vec<String> = self.selected_row().map(Row::key).into_iter().collect();
+        self.rebuild_view_keeping(&keep);
+    }
+
+    /// The keys of the shown messages from the selected one on, then those
+    /// before it nearest first: whom to select when the selected message
+    /// goes away (the next one that remains, else the one before).
+    pub fn selection_candidates(&self) -> Vec<String> {
+        let key = |&i: &usize| self.rows[i].key();
+        let (before, after) = self.view.split_at(self.selected.min(self.view.len()));
+        after
+            .iter()
+            .map(key)
+            .chain(before.iter().rev().map(key))
+            .collect()
+    }
+
+    /// Rebuilds `view`, selecting the first of `keep` that is shown.
+    pub fn rebuild_view_keeping(&mut self, keep: &[String]) {
         let needle = self.filter.to_lowercase();
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
@@ -414,10 +541,19 @@ impl App {
             view.reverse();
         }
         self.view = view;
-        self.selected = keep
-            .and_then(|k| self.view.iter().position(|&i| self.rows[i].key() == k))
-            .unwrap_or(0)
-            .min(self.view.len().saturating_sub(1));
+        let position = |k: &String| self.view.iter().position(|&i| self.rows[i].key() == *k);
+        let found = if keep.len() <= 1 {
+            keep.first().and_then(position)
+        } else {
+            let shown: HashMap<String, usize> = self
+                .view
+                .iter()
+                .enumerate()
+                .map(|(pos, &i)| (self.rows[i].key(), pos))
+                .collect();
+            keep.iter().find_map(|k| shown.get(k).copied())
+        };
+        self.selected = found.unwrap_or(0).min(self.view.len().saturating_sub(1));
         self.scroll_into_view();
     }
 
@@ -447,9 +583,21 @@ impl App {
     }
 }
 
+/// What the filter searches, for the prompt and the help.
+pub const FILTER_SEARCHES: &str =
+    "From and Subject; a whole UIDL or message number (pasted) also matches";
+
+/// The filter matches From and Subject by substring; a UIDL or a number
+/// only when it is the whole value (a word typed should not match inside
+/// an unrelated UIDL).
 fn matches_filter(r: &Row, needle: &str) -> bool {
     let hit = |s: &str| s.to_lowercase().contains(needle);
-    if r.number.to_string() == needle || r.uidl.as_deref().is_some_and(hit) {
+    let needle_number = needle.strip_prefix('#').unwrap_or(needle);
+    if r.number.to_string() == needle_number
+        || r.uidl
+            .as_deref()
+            .is_some_and(|u| u.to_lowercase() == needle)
+    {
         return true;
     }
     r.summary.as_ref().is_some_and(|s| {

@@ -751,3 +751,5 @@ fn the_report_opens_scrolls_and_writes() {
     send(&mut a, [key('i')]);
     assert!(a.overlay.is_none());
 }
+
+mod screen;
