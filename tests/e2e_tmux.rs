@@ -107,6 +107,7 @@ fn demo_save_mark_commit() {
         "S flag shown"
     );
 
+    // After the marks (d moves on) the cursor is on #4, The Patch Ledger.
     mark_two_and_commit(&t);
     let after = files(&mailbox);
     let gone: Vec<&String> = before.iter().filter(|f| !after.contains(f)).collect();
@@ -115,7 +116,13 @@ fn demo_save_mark_commit() {
         gone[0].starts_with("01-") && gone[1].starts_with("03-"),
         "{gone:?}"
     );
-    t.wait_for("the new listing", 20, |s| s.contains("38 msgs"));
+    let s = t.wait_for("the new listing", 20, |s| s.contains("38 msgs"));
+    // The same message stays selected, although the server numbers it 2.
+    let line = selected_line(&s).unwrap();
+    assert!(
+        line.starts_with(">    2 ") && line.contains("The Patch Ledger"),
+        "the same message is selected: {line}\n{s}"
+    );
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(20), 0);
 }
