@@ -108,7 +108,9 @@ pub async fn pick_and_run(accounts: Vec<Account>, options: Options) -> Result<()
     }
 }
 
-/// Runs the TUI on `account` until the user quits.
+/// Runs the TUI on `account` until the user quits; an error when the
+/// session failed (could not connect or log in, or the connection was
+/// lost) and the user left, so that the exit status says so.
 pub async fn run(account: Account, options: Options) -> Result<(), String> {
     need_terminal()?;
     // Without a stored secret, the password is typed into the TUI itself.
@@ -202,13 +204,13 @@ async fn event_loop(
                 None => {
                     worker_gone = true;
                     if app.quitting {
-                        return Ok(());
+                        return app.outcome();
                     }
                     Msg::Worker(worker::Event::Disconnected("the connection task ended unexpectedly".into()))
                 }
             },
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
-            _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return Ok(()),
+            _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return app.outcome(),
             _ = term.recv() => return Ok(()),
             _ = hup.recv() => return Ok(()),
         };
@@ -255,7 +257,7 @@ async fn event_loop(
                         let _ = tx.blocking_send(Msg::Written(result));
                     });
                 }
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return app.outcome(),
             }
         }
         if app.quitting && quit_deadline.is_none() {

@@ -30,6 +30,54 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// Cuts `s` into lines of at most `first` columns (the first line) and
+/// `rest` columns (the others), between words; a word longer than a whole
+/// line (a path, a URL) starts where it is and is cut where the line is
+/// full. Nothing but the spaces at the cuts is dropped; wide characters
+/// count two.
+pub fn wrap(s: &str, first: usize, rest: usize) -> Vec<String> {
+    let cw = |c: char| c.width().unwrap_or(0);
+    let room = |n: usize| if n == 0 { first } else { rest }.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut w = 0;
+    for (i, word) in s.split(' ').enumerate() {
+        let ww: usize = word.chars().map(cw).sum();
+        let sep = usize::from(i > 0);
+        if w + sep + ww <= room(lines.len()) {
+            if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            w += sep + ww;
+            continue;
+        }
+        if w > 0 && ww <= room(lines.len() + 1) {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+            w = ww;
+            continue;
+        }
+        // Longer than a line: from here, cut where the line is full.
+        if sep == 1 && w + 1 < room(lines.len()) {
+            line.push(' ');
+            w += 1;
+        } else if w > 0 {
+            lines.push(std::mem::take(&mut line));
+            w = 0;
+        }
+        for c in word.chars() {
+            if w + cw(c) > room(lines.len()) && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                w = 0;
+            }
+            line.push(c);
+            w += cw(c);
+        }
+    }
+    lines.push(line);
+    lines
+}
+
 /// `1.2 MB`, `512 B` (decimal units, as mail clients show them).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -60,6 +108,21 @@ pub fn human_duration(d: Duration) -> String {
         let s = d.as_secs();
         format!("{} min {:02} s", s / 60, s % 60)
     }
+}
+
+/// How long a transfer took, with its rate when the time is long enough
+/// to give one: `in 1.2 s (5.1 MB/s)`, `in <1 ms` (a rate computed from a
+/// time that shows as 0 ms would be made up).
+pub fn transfer_time(bytes: u64, elapsed: Duration) -> String {
+    if elapsed < Duration::from_millis(1) {
+        return "in <1 ms".into();
+    }
+    let rate = bytes as f64 / elapsed.as_secs_f64();
+    format!(
+        "in {} ({}/s)",
+        human_duration(elapsed),
+        human_size(rate as u64)
+    )
 }
 
 /// `2026-11-22 03:00:15` in UTC.
@@ -103,6 +166,32 @@ mod tests {
     }
 
     #[test]
+    fn wrap_cuts_between_words_else_anywhere_and_loses_nothing() {
+        assert_eq!(wrap("", 10, 10), [""]);
+        assert_eq!(wrap("short", 10, 10), ["short"]);
+        assert_eq!(wrap("one two three", 7, 7), ["one two", "three"]);
+        assert_eq!(wrap("one two three", 8, 8), ["one two", "three"]);
+        assert_eq!(
+            wrap("saved /a/very/long/path-2.eml", 8, 10),
+            ["saved /a", "/very/long", "/path-2.em", "l"],
+            "a word longer than a line starts where it is"
+        );
+        assert_eq!(wrap("a  b", 10, 10), ["a  b"], "spaces kept");
+        assert_eq!(wrap("  indented text", 12, 12), ["  indented", "text"]);
+        assert_eq!(wrap("日本語テキスト", 6, 6), ["日本語", "テキス", "ト"]);
+        let text = "Received: from mail.example.org (mail.example.org [192.0.2.1]) by mx";
+        for width in 5..40 {
+            let lines = wrap(text, width, width - 2);
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= width),
+                "{lines:?}"
+            );
+            let joined: String = lines.concat();
+            assert_eq!(joined.replace(' ', ""), text.replace(' ', ""), "{width}");
+        }
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(999), "999 B");
@@ -110,6 +199,20 @@ mod tests {
         assert_eq!(human_size(1_234_567), "1.2 MB");
         assert_eq!(human_size(52_428_800), "52 MB");
         assert_eq!(human_size(999_999), "1.0 MB");
+    }
+
+    #[test]
+    fn no_rate_from_a_time_too_short_to_measure() {
+        assert_eq!(transfer_time(5411, Duration::from_micros(400)), "in <1 ms");
+        assert_eq!(transfer_time(5411, Duration::ZERO), "in <1 ms");
+        assert_eq!(
+            transfer_time(6_300_000, Duration::from_millis(1250)),
+            "in 1.2 s (5.0 MB/s)"
+        );
+        assert_eq!(
+            transfer_time(5411, Duration::from_millis(2)),
+            "in 2 ms (2.7 MB/s)"
+        );
     }
 
     #[test]

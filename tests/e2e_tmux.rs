@@ -2,7 +2,10 @@
 //! `popdoc demo` and against Dovecot. Open, wait for all headers, sort by
 //! size, save the largest (bytes compared with the stored file), mark two
 //! messages, commit, and check that exactly those two are gone; and that
-//! quitting with marks, "leave without deleting", deletes nothing.
+//! quitting with marks, "leave without deleting", deletes nothing. At 80
+//! and 200 columns: rows appearing reply by reply on a slow server, `q`
+//! closing the preview, a saved file's whole path; and the exit status
+//! after a session that could not connect.
 
 mod support;
 
@@ -36,7 +39,7 @@ fn only_file(dir: &Path) -> PathBuf {
 /// Sort by size, largest first, select it and save it; returns the screen.
 fn save_largest(t: &Tmux, largest_size: &str) {
     t.keys(&["o", "O"]);
-    t.wait_for("the size sort, reversed", 10, |s| s.contains("Size▲"));
+    t.wait_for("the size sort, largest first", 10, |s| s.contains("Size▼"));
     t.keys(&["g"]);
     let s = t.screen();
     let line = selected_line(&s).unwrap_or_else(|| panic!("no selected row:\n{s}"));
@@ -48,7 +51,7 @@ fn save_largest(t: &Tmux, largest_size: &str) {
     t.wait_for("the save to finish", 60, |s| s.contains(" saved "));
     // Back to number order.
     t.keys(&["O", "o", "o", "o", "o"]);
-    t.wait_for("number order", 10, |s| s.contains("#▼"));
+    t.wait_for("number order", 10, |s| s.contains("#▲"));
 }
 
 /// Marks #1 and #3, commits, and waits for the server's confirmation.
@@ -104,6 +107,7 @@ fn demo_save_mark_commit() {
         "S flag shown"
     );
 
+    // After the marks (d moves on) the cursor is on #4, The Patch Ledger.
     mark_two_and_commit(&t);
     let after = files(&mailbox);
     let gone: Vec<&String> = before.iter().filter(|f| !after.contains(f)).collect();
@@ -112,7 +116,13 @@ fn demo_save_mark_commit() {
         gone[0].starts_with("01-") && gone[1].starts_with("03-"),
         "{gone:?}"
     );
-    t.wait_for("the new listing", 20, |s| s.contains("38 msgs"));
+    let s = t.wait_for("the new listing", 20, |s| s.contains("38 msgs"));
+    // The same message stays selected, although the server numbers it 2.
+    let line = selected_line(&s).unwrap();
+    assert!(
+        line.starts_with(">    2 ") && line.contains("The Patch Ledger"),
+        "the same message is selected: {line}\n{s}"
+    );
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(20), 0);
 }
@@ -246,4 +256,77 @@ fn dovecot_password_typed_in_the_interface() {
     t.wait_for("the list", 30, all_headers_loaded(1));
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(20), 0);
+}
+
+/// The status lines (above the key hints) joined, without the spaces the
+/// wrapping put in or took out.
+fn status_text(screen: &str, lines: usize) -> String {
+    let rows: Vec<&str> = screen.lines().collect();
+    let end = rows.len().saturating_sub(1);
+    rows[end.saturating_sub(lines)..end]
+        .iter()
+        .map(|l| l.trim())
+        .collect::<String>()
+        .replace(' ', "")
+}
+
+#[test]
+fn demo_slow_rows_arrive_one_by_one_and_q_closes_the_preview() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let saves = tmp.path().join("a-folder-named-by-the-user");
+        let cmd = format!("{BIN} demo --slow --save-dir {}", saves.display());
+        let Some(t) = Tmux::start(&cmd, &[], w, h) else {
+            return;
+        };
+        // About 150 ms a reply: the counter moves before the end.
+        let s = t.wait_for("headers arriving one by one", 30, |s| {
+            (1..40).any(|k| s.contains(&format!("headers {k}/40")))
+        });
+        assert!(s.contains("40 msgs"), "{s}");
+        t.wait_for("all 40 headers", 60, all_headers_loaded(40));
+
+        t.keys(&["j", "Enter"]);
+        t.wait_for("the preview", 20, |s| s.contains("── text"));
+        t.keys(&["q"]);
+        let s = t.wait_for("the preview to close", 10, |s| !s.contains("── text"));
+        assert!(
+            !s.contains("POPDOC-EXIT"),
+            "q in the preview does not quit:\n{s}"
+        );
+
+        t.keys(&["s"]);
+        let s = t.wait_for("the save", 60, |s| s.contains(" saved to "));
+        let file = only_file(&saves);
+        let shown = status_text(&s, 4);
+        assert!(
+            shown.contains(&file.display().to_string().replace(' ', "")),
+            "the whole path of {} at {w} columns:\n{s}",
+            file.display()
+        );
+        t.keys(&["q"]);
+        assert_eq!(t.wait_exit(20), 0);
+    }
+}
+
+#[test]
+fn the_tui_exits_non_zero_when_it_could_not_connect() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (w, h) in [(80, 24), (200, 50)] {
+        let cmd = format!("{BIN} pop3s://nobody@127.0.0.1:{port}");
+        let Some(t) = Tmux::start(&cmd, &[("POPDOC_PASSWORD", "unused")], w, h) else {
+            return;
+        };
+        t.wait_for("the failure", 30, |s| s.contains("✗"));
+        t.keys(&["q"]);
+        let code = t.wait_exit(20);
+        assert_ne!(code, 0, "{}", t.screen());
+        let s = t.screen();
+        assert!(s.contains("popdoc: the session failed: "), "{s}");
+    }
 }

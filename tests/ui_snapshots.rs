@@ -206,6 +206,90 @@ fn save_progress() {
 }
 
 #[test]
+fn a_saved_files_whole_path_and_what_the_list_says() {
+    // The path first and whole, on more lines when it is long.
+    both("saved_long_path", |w, h| {
+        let mut a = with_headers(connected(w, h, 10), 10);
+        for c in ['j', 'j', 's'] {
+            update(&mut a, key(c));
+        }
+        let id = a.save.as_ref().unwrap().id;
+        update(
+            &mut a,
+            Msg::Worker(Event::Saved {
+                id,
+                result: Ok(popdoc::store::Saved {
+                    path: "/home/sam/Downloads/popdoc/2026-11-03_Edward-Hollis_Signed-contracts-scanned-48-pages_00000003-2.eml".into(),
+                    size: 6_320_855,
+                    sha256: "3f2a".repeat(16),
+                }),
+                list_size: 6_320_855,
+                cancelled: false,
+            }),
+        );
+        a
+    });
+    let mut a = with_headers(connected(80, 24, 10), 10);
+    for c in ['j', 'j', 's'] {
+        update(&mut a, key(c));
+    }
+    let id = a.save.as_ref().unwrap().id;
+    update(
+        &mut a,
+        Msg::Worker(Event::Saved {
+            id,
+            result: Ok(popdoc::store::Saved {
+                path: "/tmp/popdoc-demo-saved/2026-11-03_Edward-Hollis_Signed-contracts_00000003-2.eml".into(),
+                size: 6_320_855,
+                sha256: "3f2a".repeat(16),
+            }),
+            list_size: 6_320_855,
+            cancelled: false,
+        }),
+    );
+    let screen = draw(&a);
+    assert!(
+        screen.contains(
+            " /tmp/popdoc-demo-saved/2026-11-03_Edward-Hollis_Signed-contracts_00000003-2.eml\n"
+        ),
+        "the folder and the -2 are seen, on one line:\n{screen}"
+    );
+
+    // ▲ ascending, ▼ descending; a missing date says so.
+    let mut a = with_headers(connected(80, 24, 10), 10);
+    update(
+        &mut a,
+        Msg::Worker(Event::Headers(vec![(
+            1,
+            Ok(Summary {
+                from: "No Date".into(),
+                subject: "undated".into(),
+                date: None,
+                ..Default::default()
+            }),
+        )])),
+    );
+    let screen = draw(&a);
+    assert!(screen.contains("#▲"), "{screen}");
+    let row = screen.lines().find(|l| l.contains("undated")).unwrap();
+    assert!(row.contains("(no date)"), "{row}");
+    update(&mut a, key('o'));
+    assert!(draw(&a).contains("Size▲"));
+    update(&mut a, key('O'));
+    let screen = draw(&a);
+    assert!(screen.contains("Size▼"), "{screen}");
+    assert!(screen.contains("largest first"), "{screen}");
+
+    // The filter says what it searches and how many it shows.
+    for c in ['/', 'v', 'p', 'n'] {
+        update(&mut a, key(c));
+    }
+    let screen = draw(&a);
+    assert!(screen.contains("filter from/subject: vpn"), "{screen}");
+    assert!(screen.contains("2 of 10 shown"), "{screen}");
+}
+
+#[test]
 fn commit_dialog() {
     both("commit", |w, h| {
         let mut a = with_headers(connected(w, h, 12), 12);

@@ -124,7 +124,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('d'), N)],
         action: Action::ToggleMark,
-        help: "mark / unmark for deletion",
+        help: "mark / unmark for deletion, then move to the next message",
     },
     Binding {
         keys: &[(KeyCode::Char('D'), S)],
@@ -134,7 +134,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('u'), N)],
         action: Action::Unmark,
-        help: "unmark",
+        help: "unmark, then move to the next message",
     },
     Binding {
         keys: &[(KeyCode::Char('U'), S)],
@@ -159,7 +159,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('/'), N)],
         action: Action::Filter,
-        help: "filter (type to narrow, Enter keeps, Esc clears)",
+        help: "filter From/Subject or a whole UIDL/number (Enter keeps)",
     },
     Binding {
         keys: &[(KeyCode::Char('t'), N)],
@@ -192,7 +192,7 @@ pub const BINDINGS: &[Binding] = &[
             (KeyCode::Char('c'), KeyModifiers::CONTROL),
         ],
         action: Action::Quit,
-        help: "quit (asks when messages are marked)",
+        help: "quit (asks if marks are pending); in the preview q closes it",
     },
 ];
 

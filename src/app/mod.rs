@@ -4,7 +4,9 @@
 //! no terminal here: every behaviour is testable with plain values.
 
 pub mod keys;
+pub mod pager;
 pub mod picker;
+mod screen;
 mod update;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -92,6 +94,17 @@ impl SortKey {
             SortKey::From => SortKey::Subject,
             SortKey::Subject => SortKey::Number,
         }
+    }
+
+    /// The order in words: `smallest first`, or the other way (`reverse`).
+    pub fn order(self, reverse: bool) -> &'static str {
+        let (up, down) = match self {
+            SortKey::Number => ("lowest first", "highest first"),
+            SortKey::Size => ("smallest first", "largest first"),
+            SortKey::Date => ("oldest first", "newest first"),
+            SortKey::From | SortKey::Subject => ("A to Z", "Z to A"),
+        };
+        if reverse { down } else { up }
     }
 
     pub fn label(self) -> &'static str {
@@ -330,6 +343,17 @@ impl App {
         }
     }
 
+    /// How the session ended, for the exit status: an error when popdoc
+    /// could not connect or log in, or had lost the connection, when the
+    /// user left.
+    pub fn outcome(&self) -> Result<(), String> {
+        match &self.conn {
+            Conn::Failed(m) => Err(format!("the session failed: {m}")),
+            Conn::Disconnected(m) => Err(format!("the connection was lost: {m}")),
+            Conn::Connecting { .. } | Conn::Ready => Ok(()),
+        }
+    }
+
     /// Starts with the password dialog; nothing connects until it is given.
     pub fn ask_password(&mut self) {
         self.asks_password = true;
@@ -360,17 +384,10 @@ impl App {
         self.marked_rows().map(|r| r.size).sum()
     }
 
-    /// Rows of the list that fit on screen (see `ui::layout`).
-    pub fn list_rows(&self) -> usize {
-        crate::ui::layout::areas(self.width, self.height, self.preview.is_some())
-            .list
-            .height
-            .saturating_sub(1)
-            .max(1) as usize
-    }
-
     pub fn status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some((kind, text.into()));
+        // The status may take more or fewer lines: keep the selection shown.
+        self.scroll_into_view();
     }
 
     fn push_transcript(&mut self, lines: Vec<Line>) {
@@ -385,7 +402,25 @@ impl App {
     /// Rebuilds `view` from rows, filter and sort, keeping the selected
     /// message selected.
     pub fn rebuild_view(&mut self) {
-        let keep = self.selected_row().map(Row::key);
+        let keep: Vec<String> = self.selected_row().map(Row::key).into_iter().collect();
+        self.rebuild_view_keeping(&keep);
+    }
+
+    /// The keys of the shown messages from the selected one on, then those
+    /// before it nearest first: whom to select when the selected message
+    /// goes away (the next one that remains, else the one before).
+    pub fn selection_candidates(&self) -> Vec<String> {
+        let key = |&i: &usize| self.rows[i].key();
+        let (before, after) = self.view.split_at(self.selected.min(self.view.len()));
+        after
+            .iter()
+            .map(key)
+            .chain(before.iter().rev().map(key))
+            .collect()
+    }
+
+    /// Rebuilds `view`, selecting the first of `keep` that is shown.
+    pub fn rebuild_view_keeping(&mut self, keep: &[String]) {
         let needle = self.filter.to_lowercase();
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
@@ -418,42 +453,38 @@ impl App {
             view.reverse();
         }
         self.view = view;
-        self.selected = keep
-            .and_then(|k| self.view.iter().position(|&i| self.rows[i].key() == k))
-            .unwrap_or(0)
-            .min(self.view.len().saturating_sub(1));
+        let position = |k: &String| self.view.iter().position(|&i| self.rows[i].key() == *k);
+        let found = if keep.len() <= 1 {
+            keep.first().and_then(position)
+        } else {
+            let shown: HashMap<String, usize> = self
+                .view
+                .iter()
+                .enumerate()
+                .map(|(pos, &i)| (self.rows[i].key(), pos))
+                .collect();
+            keep.iter().find_map(|k| shown.get(k).copied())
+        };
+        self.selected = found.unwrap_or(0).min(self.view.len().saturating_sub(1));
         self.scroll_into_view();
-    }
-
-    /// Moves `offset` so that the selected row is visible.
-    pub fn scroll_into_view(&mut self) {
-        let rows = self.list_rows();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + rows {
-            self.offset = self.selected + 1 - rows;
-        }
-        let max_offset = self.view.len().saturating_sub(rows);
-        self.offset = self.offset.min(max_offset);
-    }
-
-    /// Message numbers on screen that have no headers yet.
-    pub fn visible_without_headers(&self) -> Vec<u32> {
-        let rows = self.list_rows();
-        self.view
-            .iter()
-            .skip(self.offset)
-            .take(rows)
-            .map(|&i| &self.rows[i])
-            .filter(|r| r.summary.is_none() && r.header_error.is_none())
-            .map(|r| r.number)
-            .collect()
     }
 }
 
+/// What the filter searches, for the prompt and the help.
+pub const FILTER_SEARCHES: &str =
+    "From and Subject; a whole UIDL or message number (pasted) also matches";
+
+/// The filter matches From and Subject by substring; a UIDL or a number
+/// only when it is the whole value (a word typed should not match inside
+/// an unrelated UIDL).
 fn matches_filter(r: &Row, needle: &str) -> bool {
     let hit = |s: &str| s.to_lowercase().contains(needle);
-    if r.number.to_string() == needle || r.uidl.as_deref().is_some_and(hit) {
+    let needle_number = needle.strip_prefix('#').unwrap_or(needle);
+    if r.number.to_string() == needle_number
+        || r.uidl
+            .as_deref()
+            .is_some_and(|u| u.to_lowercase() == needle)
+    {
         return true;
     }
     r.summary.as_ref().is_some_and(|s| {

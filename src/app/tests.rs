@@ -771,3 +771,4 @@ fn the_report_wraps_to_the_screen_width() {
     let row = lines.iter().find(|l| l.contains("#1 ")).unwrap();
     assert!(row.contains("UIDL 17ea8182"), "{lines:#?}");
 }
+mod screen;

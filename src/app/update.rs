@@ -20,6 +20,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.width = w;
             app.height = h;
             app.report = report_lines(app);
+            let max = app.preview_max_scroll();
+            if let Some(p) = &mut app.preview {
+                p.scroll = p.scroll.min(max);
+            }
             app.scroll_into_view();
             prioritize(app, &mut fx);
         }
@@ -125,18 +129,17 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Action::PreviewDown | Action::PreviewUp => {
-            let step = (crate::ui::layout::areas(app.width, app.height, true)
-                .preview
-                .height as i32
-                - 3)
-            .max(1);
+            // A page less two lines, so that some text stays in view; never
+            // past the end (the last line at the bottom of the pane).
+            let step = (app.preview_text_area().height as i32 - 2).max(1);
+            let max = app.preview_max_scroll();
             if let Some(p) = &mut app.preview {
                 let delta = if action == Action::PreviewDown {
                     step
                 } else {
                     -step
                 };
-                p.scroll = (p.scroll as i32 + delta).clamp(0, u16::MAX as i32) as u16;
+                p.scroll = (p.scroll.min(max) as i32 + delta).clamp(0, max as i32) as u16;
             }
         }
         Action::RawHeaders => match &mut app.preview {
@@ -214,24 +217,27 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 app.dialog = Some(Dialog::Commit);
             }
         }
-        Action::Sort => {
-            app.sort = app.sort.next();
+        Action::Sort | Action::Reverse => {
+            if action == Action::Sort {
+                app.sort = app.sort.next();
+            } else {
+                app.reverse = !app.reverse;
+            }
             app.rebuild_view();
             let text = format!(
-                "sorted by {}{}",
+                "sorted by {}, {} (O reverses)",
                 app.sort.label(),
-                if app.reverse { ", reversed" } else { "" }
+                app.sort.order(app.reverse)
             );
             app.status(StatusKind::Info, text);
             prioritize(app, fx);
         }
-        Action::Reverse => {
-            app.reverse = !app.reverse;
-            app.rebuild_view();
-            prioritize(app, fx);
-        }
         Action::Filter => {
             app.filter_editing = true;
+            app.status(
+                StatusKind::Info,
+                format!("filter: {}", super::FILTER_SEARCHES),
+            );
         }
         Action::Transcript => {
             app.overlay = Some(Overlay::Transcript { scroll: usize::MAX });
@@ -259,6 +265,12 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.report_source = None;
             app.overlay = Some(Overlay::Report { scroll: 0 });
             fx.push(Effect::Pop(Request::Report));
+        }
+        // `q` in the preview goes back to the list (as in mutt's pager);
+        // Ctrl-c quits from anywhere.
+        Action::Quit if key.code == KeyCode::Char('q') && app.preview.is_some() => {
+            app.preview = None;
+            app.scroll_into_view();
         }
         Action::Quit => {
             if !app.marks.is_empty() && app.conn == Conn::Ready {
@@ -398,6 +410,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         cancelling: false,
     });
     app.status = None;
+    app.scroll_into_view();
     fx.push(Effect::Pop(Request::Save {
         id,
         number: row.number,
@@ -614,6 +627,9 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Listing(listing) => {
             app.listed = true;
+            // After a commit or a reconnect the numbers may all have moved:
+            // stay on the same message, else the next one that remains.
+            let keep = app.selection_candidates();
             let known = &app.known;
             app.rows = listing
                 .into_iter()
@@ -635,7 +651,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             let before = app.marks.len();
             app.marks.retain(|k| present.contains(k));
             app.saved.retain(|k| present.contains(k));
-            app.rebuild_view();
+            app.rebuild_view_keeping(&keep);
             let n = app.rows.len();
             let mut text = format!("{n} messages, {}", human_size(app.total_size()));
             if app.marks.len() < before {
@@ -713,11 +729,14 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             match result {
                 Ok(saved) => {
                     app.saved.insert(s.key.clone());
+                    // The path first and whole (the status takes more
+                    // lines when it is long): a second save's `-2` and the
+                    // folder must be seen.
                     let mut text = format!(
-                        "saved {} bytes, SHA-256 {} → {}",
+                        "saved to {} · {} bytes · SHA-256 {}",
+                        saved.path.display(),
                         saved.size,
-                        saved.sha256,
-                        saved.path.display()
+                        saved.sha256
                     );
                     let mut kind = StatusKind::Success;
                     if saved.size != list_size {

@@ -98,7 +98,8 @@ pub(super) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
             "UIDL" => Step::Uidl,
             "NOOP" => Step::Noop,
             "QUIT" => Step::Quit,
-            _ if c.starts_with("TOP ") => Step::Top,
+            // Header fetches only; a preview (`TOP n 200`) is not one.
+            _ if c.starts_with("TOP ") && c.ends_with(" 0") => Step::Top,
             _ if c.starts_with("RETR ") => {
                 if let Some(l) = t.latency() {
                     out.push((Step::RetrFirstByte, l));

@@ -123,14 +123,12 @@ pub async fn save(
 pub async fn run(account: &Account, req: Request) -> Result<(), CmdError> {
     let mut progress = Progress::new();
     let o = save(account, &req, &mut progress).await?;
-    let rate = o.saved.size as f64 / o.elapsed.as_secs_f64().max(0.001);
     println!(
-        "saved message {} to {}\n  {} bytes in {} ({}/s)\n  SHA-256 {}",
+        "saved message {} to {}\n  {} bytes {}\n  SHA-256 {}",
         o.number,
         o.saved.path.display(),
         o.saved.size,
-        human_duration(o.elapsed),
-        human_size(rate as u64),
+        crate::util::transfer_time(o.saved.size, o.elapsed),
         o.saved.sha256
     );
     if o.saved.size != o.list_size {

@@ -112,7 +112,10 @@ impl Session {
                     return Ok(());
                 }
             }
-            if !self.conn.has_pending_line() {
+            // A slow server (`reply_delay`) sends each reply when it is
+            // ready, as a real one does, rather than all pipelined replies
+            // at the end.
+            if !self.conn.has_pending_line() || self.shared.config.faults.reply_delay.is_some() {
                 self.conn.flush().await?;
             }
         }

@@ -10,6 +10,9 @@ use super::theme::Theme;
 use crate::app::{App, Conn, Row};
 use crate::util::{fit, human_size};
 
+/// The date cell of a message whose Date header is missing or invalid.
+const NO_DATE: &str = "(no date)";
+
 struct Columns {
     number: usize,
     size: usize,
@@ -46,20 +49,6 @@ fn columns(app: &App, width: usize) -> Columns {
     }
 }
 
-pub fn date_text(app: &App, unix: Option<i64>, long: bool) -> String {
-    let Some(t) = unix else { return String::new() };
-    let Ok(ts) = jiff::Timestamp::from_second(t) else {
-        return String::new();
-    };
-    let z = ts.to_zoned(app.tz.clone());
-    z.strftime(if long {
-        "%Y-%m-%d %H:%M"
-    } else {
-        "%b %d %H:%M"
-    })
-    .to_string()
-}
-
 fn row_line<'a>(app: &App, row: &'a Row, c: &Columns, theme: &Theme, selected: bool) -> Line<'a> {
     let key = row.key();
     let marked = app.marks.contains(&key);
@@ -78,7 +67,9 @@ fn row_line<'a>(app: &App, row: &'a Row, c: &Columns, theme: &Theme, selected: b
             } else {
                 s.subject.clone()
             },
-            date_text(app, s.date, c.long_date),
+            // A message without a (valid) Date header says so.
+            s.date
+                .map_or_else(|| NO_DATE.to_string(), |t| app.date_text(t, c.long_date)),
         ),
         (None, Some(e)) => (
             String::new(),
@@ -124,7 +115,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     }
     let width = area.width as usize;
     let c = columns(app, width);
-    let arrow = if app.reverse { "▲" } else { "▼" };
+    // The usual convention: ▲ ascending (smallest first), ▼ descending.
+    let arrow = if app.reverse { "▼" } else { "▲" };
     let sorted = |k: crate::app::SortKey, name: &str| {
         if app.sort == k {
             format!("{name}{arrow}")

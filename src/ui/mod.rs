@@ -18,7 +18,12 @@ use theme::Theme;
 pub fn render(frame: &mut Frame, app: &App) {
     let theme = Theme { color: app.color };
     let size = frame.area();
-    let a = layout::areas(size.width, size.height, app.preview.is_some());
+    let a = layout::areas(
+        size.width,
+        size.height,
+        app.preview.is_some(),
+        app.status_height(),
+    );
     status::title(frame, app, a.title, &theme);
     list::render(frame, app, a.list, &theme);
     if let Some(p) = &app.preview {

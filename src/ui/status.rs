@@ -120,25 +120,33 @@ fn gauge_line(s: &SaveState, width: usize, theme: &Theme) -> Line<'static> {
 
 pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let width = area.width as usize;
-    let line = if let Some(s) = &app.save {
-        gauge_line(s, width, theme)
-    } else {
-        let loading = (app.conn == Conn::Ready && app.headers_done < app.rows.len())
-            .then(|| format!("headers {}/{} ", app.headers_done, app.rows.len()));
-        let right = loading.unwrap_or_default();
-        let (style, text) = match &app.status {
-            Some((StatusKind::Error, t)) => (theme.error(), t.clone()),
-            Some((StatusKind::Success, t)) => (theme.success(), t.clone()),
-            Some((StatusKind::Info, t)) => (theme.info(), t.clone()),
-            None => (theme.info(), String::new()),
-        };
-        let left_w = width.saturating_sub(right.width());
-        Line::from(vec![
-            Span::styled(fit(&format!(" {text}"), left_w), style),
-            Span::styled(right, theme.dim()),
-        ])
+    if let Some(s) = &app.save {
+        frame.render_widget(Paragraph::new(gauge_line(s, width, theme)), area);
+        return;
+    }
+    let right = app.headers_counter().unwrap_or_default();
+    let style = match &app.status {
+        Some((StatusKind::Error, _)) => theme.error(),
+        Some((StatusKind::Success, _)) => theme.success(),
+        Some((StatusKind::Info, _)) | None => theme.info(),
     };
-    frame.render_widget(Paragraph::new(line), area);
+    let lines: Vec<Line> = app
+        .status_lines()
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            if i == 0 {
+                let left_w = width.saturating_sub(right.width());
+                Line::from(vec![
+                    Span::styled(fit(&text, left_w), style),
+                    Span::styled(right.clone(), theme.dim()),
+                ])
+            } else {
+                Line::styled(text, style)
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
@@ -156,12 +164,11 @@ pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     } else if app.preview.is_some() {
         &[
             ("?", "help"),
-            ("h", "close"),
+            ("q", "close"),
             ("Space/Bksp", "scroll"),
             ("H", "raw headers"),
             ("s", "save"),
             ("d", "mark"),
-            ("q", "quit"),
         ]
     } else {
         &[
@@ -181,13 +188,22 @@ pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut used = 0;
     let mut spans = Vec::new();
     if app.filter_editing || !app.filter.is_empty() {
+        // What the filter searches (the status line says it in full), and
+        // how many messages it lets through.
+        let label = if app.filter_editing {
+            " filter from/subject: "
+        } else {
+            " /"
+        };
         let text = format!(
-            "{}{}  ",
+            "{}{}  {} of {} shown  ",
             app.filter,
-            if app.filter_editing { "▏" } else { "" }
+            if app.filter_editing { "▏" } else { "" },
+            app.view.len(),
+            app.rows.len()
         );
-        used += 2 + text.width();
-        spans.push(Span::styled(" /", theme.key()));
+        used += label.width() + text.width();
+        spans.push(Span::styled(label, theme.key()));
         spans.push(Span::raw(text));
     }
     for (k, what) in pairs {

@@ -1,8 +1,9 @@
 //! The worker task that owns the connection for the TUI: it takes
 //! [`Request`]s, does the POP3 work, and reports [`Event`]s with owned data.
 //!
-//! Headers (`TOP n 0`) load in the background in pipelined batches, the
-//! rows the user sees first; between batches the worker serves previews,
+//! Headers (`TOP n 0`, once per message and session) load in the
+//! background in pipelined batches, the rows the user sees first, and
+//! reach the app reply by reply; between batches the worker serves previews,
 //! saves and commits, so a user request never waits for the whole list.
 //! It sends NOOP when idle, reconnects after a cancelled RETR (POP3 cannot
 //! stop one midway), and never sends DELE except for a commit.
@@ -256,11 +257,19 @@ impl Worker {
                 self.connect().await
             }
             Request::Prioritize(numbers) => {
+                // Only headers still waiting move forward: one already
+                // fetched or in flight (the app has not seen its reply
+                // yet) is never asked for again in this session.
                 let wanted: HashSet<u32> = numbers.iter().copied().collect();
-                self.pending_headers.retain(|n| !wanted.contains(n));
-                let known: HashSet<u32> = self.listing.iter().map(|l| l.number).collect();
+                let waiting: HashSet<u32> = self
+                    .pending_headers
+                    .iter()
+                    .copied()
+                    .filter(|n| wanted.contains(n))
+                    .collect();
+                self.pending_headers.retain(|n| !waiting.contains(n));
                 for n in numbers.into_iter().rev() {
-                    if known.contains(&n) {
+                    if waiting.contains(&n) {
                         self.pending_headers.push_front(n);
                     }
                 }
@@ -447,10 +456,17 @@ impl Worker {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        let mut out = Vec::with_capacity(batch.len());
+        // Each reply goes to the app as it comes, so that rows appear one
+        // by one on a slow server; when the app is behind, replies gather
+        // here and go with the next one (or at the end). None is lost.
+        let mut out = Vec::new();
+        let events = self.events.clone();
         let r = conn
             .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
                 out.push((num, r.map(|b| summarize(&b)).map_err(|e| e.to_string())));
+                if let Ok(permit) = events.try_reserve() {
+                    permit.send(Event::Headers(std::mem::take(&mut out)));
+                }
             })
             .await;
         self.last_activity = Instant::now();

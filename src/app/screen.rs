@@ -1,0 +1,126 @@
+//! Where things are on the screen for the [`App`] as it is now: the
+//! areas (the status may take more than one line), the list rows shown,
+//! the status lines, and how far the preview can scroll. `update` and the
+//! ui both ask here, so that they agree.
+
+use unicode_width::UnicodeWidthStr;
+
+use super::{App, Conn, pager};
+use crate::util::{fit, wrap};
+
+impl App {
+    /// Where things are on screen now (see `ui::layout`).
+    pub fn areas(&self) -> crate::ui::layout::Areas {
+        crate::ui::layout::areas(
+            self.width,
+            self.height,
+            self.preview.is_some(),
+            self.status_height(),
+        )
+    }
+
+    /// Rows of the list that fit on screen.
+    pub fn list_rows(&self) -> usize {
+        self.areas().list.height.saturating_sub(1).max(1) as usize
+    }
+
+    /// `headers 12/40 ` while headers load (right on the status line).
+    pub fn headers_counter(&self) -> Option<String> {
+        (self.conn == Conn::Ready && self.headers_done < self.rows.len())
+            .then(|| format!("headers {}/{} ", self.headers_done, self.rows.len()))
+    }
+
+    /// The status message as the lines the status area shows, whole when
+    /// it fits in the lines the screen allows: a long one (a saved file's
+    /// path) takes more than one line instead of being cut. The first
+    /// line leaves room for the header counter.
+    pub fn status_lines(&self) -> Vec<String> {
+        let width = self.width as usize;
+        let right = self.headers_counter().map_or(0, |c| c.width());
+        let text = self.status.as_ref().map_or("", |(_, t)| t.as_str());
+        let mut lines: Vec<String> = wrap(
+            text,
+            width.saturating_sub(right + 1),
+            width.saturating_sub(1),
+        )
+        .into_iter()
+        .map(|l| format!(" {l}"))
+        .collect();
+        let max = crate::ui::layout::max_status_lines(self.height) as usize;
+        if lines.len() > max {
+            let rest = lines.split_off(max - 1).concat();
+            let room = if max == 1 {
+                width - right.min(width)
+            } else {
+                width
+            };
+            lines.push(fit(&rest, room).trim_end().to_string());
+        }
+        lines
+    }
+
+    /// Lines of the status area (the save gauge takes one).
+    pub fn status_height(&self) -> u16 {
+        if self.save.is_some() {
+            1
+        } else {
+            self.status_lines().len() as u16
+        }
+    }
+
+    /// A date in the user's time zone: `2026-11-03 16:01` (`long`) or
+    /// `Nov 03 16:01`.
+    pub fn date_text(&self, unix: i64, long: bool) -> String {
+        let Ok(ts) = jiff::Timestamp::from_second(unix) else {
+            return String::new();
+        };
+        let z = ts.to_zoned(self.tz.clone());
+        z.strftime(if long {
+            "%Y-%m-%d %H:%M"
+        } else {
+            "%b %d %H:%M"
+        })
+        .to_string()
+    }
+
+    /// Where the preview's text goes on screen (zero-sized when closed).
+    pub fn preview_text_area(&self) -> ratatui::layout::Rect {
+        crate::ui::layout::preview_text(self.areas().preview)
+    }
+
+    /// How far the preview can scroll: its last line at the bottom of the
+    /// pane at most.
+    pub fn preview_max_scroll(&self) -> u16 {
+        let Some(p) = &self.preview else { return 0 };
+        let area = self.preview_text_area();
+        let lines = pager::lines(self, p, area.width as usize).len();
+        lines
+            .saturating_sub(area.height as usize)
+            .min(u16::MAX as usize) as u16
+    }
+
+    /// Moves `offset` so that the selected row is visible.
+    pub fn scroll_into_view(&mut self) {
+        let rows = self.list_rows();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + rows {
+            self.offset = self.selected + 1 - rows;
+        }
+        let max_offset = self.view.len().saturating_sub(rows);
+        self.offset = self.offset.min(max_offset);
+    }
+
+    /// Message numbers on screen that have no headers yet.
+    pub fn visible_without_headers(&self) -> Vec<u32> {
+        let rows = self.list_rows();
+        self.view
+            .iter()
+            .skip(self.offset)
+            .take(rows)
+            .map(|&i| &self.rows[i])
+            .filter(|r| r.summary.is_none() && r.header_error.is_none())
+            .map(|r| r.number)
+            .collect()
+    }
+}
