@@ -48,7 +48,8 @@ fn main() -> ExitCode {
                     number: args.number,
                     uidl: args.uidl,
                     output: args.output,
-                    dir: args.dir.or_else(|| account.save_dir.clone()),
+                    dir: args.dir,
+                    account_dir: account.save_dir.clone(),
                 };
                 cmd::save::run(&account, req)
                     .await

@@ -1,0 +1,233 @@
+//! The real binary's command line: values printed whole, save targets
+//! checked before connecting, a mistyped command named, completions and
+//! the man page, and `demo --serve` used by `list`.
+
+mod support;
+
+use support::report::popdoc;
+
+use popdoc::demo::{Mailbox, Server, ServerConfig};
+
+const PASSWORD: &str = "cli-Secret-43";
+
+/// A UIDL as GNU Mailutils makes them: 67 characters.
+const LONG_UIDL: &str = "67ea8182e3dc7a5ac80948a3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
+
+async fn server(mailbox: Mailbox) -> Server {
+    Server::start(
+        ServerConfig {
+            user: "ann".into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        },
+        mailbox,
+    )
+    .await
+    .unwrap()
+}
+
+fn url(s: &Server) -> String {
+    format!("pop3://ann@127.0.0.1:{}", s.port())
+}
+
+fn logged_in(s: &Server) -> bool {
+    s.received()
+        .iter()
+        .any(|l| l.starts_with("USER") || l.starts_with("AUTH") || l.starts_with("APOP"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_values_are_printed_and_saved_whole_when_piped() {
+    assert_eq!(LONG_UIDL.len(), 67);
+    let mbox = tempfile::tempdir().unwrap();
+    let from = "Someone With A Rather Long Display Name <someone.with.a.long.address@example.org>";
+    let subject =
+        "A subject that is much longer than any terminal is wide, so that a cut would show: "
+            .repeat(3);
+    std::fs::write(
+        mbox.path().join(format!("{LONG_UIDL}.eml")),
+        format!("From: {from}\r\nSubject: {subject}\r\n\r\nbody\r\n"),
+    )
+    .unwrap();
+    let s = server(Mailbox::from_dir(mbox.path()).unwrap()).await;
+    assert_eq!(s_uidls(mbox.path()), [LONG_UIDL]);
+
+    // Standard output is a pipe here: nothing may be cut.
+    let out = popdoc(&["list", "--plaintext", &url(&s)], PASSWORD).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains(LONG_UIDL), "{table}");
+    assert!(
+        table.contains("Someone With A Rather Long Display Name"),
+        "{table}"
+    );
+    assert!(table.contains(subject.trim_end()), "{table}");
+    assert!(!table.contains('…'), "{table}");
+
+    // The printed UIDL can be pasted into save --uidl, and names the file whole.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = popdoc(
+        &[
+            "save",
+            "--plaintext",
+            &url(&s),
+            "--uidl",
+            LONG_UIDL,
+            "--dir",
+            d,
+        ],
+        PASSWORD,
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].ends_with(&format!("_{LONG_UIDL}.eml")),
+        "{names:?}"
+    );
+}
+
+fn s_uidls(dir: &std::path::Path) -> Vec<String> {
+    Mailbox::from_dir(dir).unwrap().uidls()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn save_targets_are_checked_before_connecting() {
+    let s = server(Mailbox::from_messages(vec![
+        b"Subject: x\r\n\r\nx\r\n".to_vec(),
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // A mistyped folder for -o: refused, not created, no login.
+    let typo = dir.path().join("no-such-folder");
+    let file = typo.join("one.eml");
+    let out = popdoc(
+        &[
+            "save",
+            "--plaintext",
+            &url(&s),
+            "1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(err.contains("no-such-folder"), "{err}");
+    assert!(!typo.exists(), "the folder was created");
+    assert!(!logged_in(&s), "{:?}", s.received());
+
+    // The same for --dir.
+    let out = popdoc(
+        &[
+            "save",
+            "--plaintext",
+            &url(&s),
+            "1",
+            "--dir",
+            typo.to_str().unwrap(),
+        ],
+        PASSWORD,
+    )
+    .await;
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!typo.exists());
+    assert!(!logged_in(&s), "{:?}", s.received());
+
+    // An existing -o file: refused before connecting, left untouched.
+    let taken = dir.path().join("taken.eml");
+    std::fs::write(&taken, b"keep me").unwrap();
+    let out = popdoc(
+        &[
+            "save",
+            "--plaintext",
+            &url(&s),
+            "1",
+            "-o",
+            taken.to_str().unwrap(),
+        ],
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("already exists; popdoc never overwrites"),
+        "{err}"
+    );
+    assert!(!logged_in(&s), "{:?}", s.received());
+    assert_eq!(std::fs::read(&taken).unwrap(), b"keep me");
+}
+
+/// `check --repeat --transcript`: one header, one clock; the second run's
+/// times go on from the first's instead of restarting at 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_transcript_has_one_clock() {
+    let s = server(Mailbox::from_messages(vec![
+        b"Subject: x\r\n\r\nx\r\n".to_vec(),
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("t.txt");
+    let out = popdoc(
+        &[
+            "check",
+            "--plaintext",
+            "--repeat",
+            "2",
+            "--transcript",
+            tr.to_str().unwrap(),
+            &url(&s),
+        ],
+        PASSWORD,
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = std::fs::read_to_string(&tr).unwrap();
+    let headers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# popdoc transcript"))
+        .collect();
+    assert_eq!(headers.len(), 1, "{text}");
+    assert!(text.starts_with(headers[0]), "{text}");
+    assert!(
+        headers[0].contains("one clock for the whole file"),
+        "{text}"
+    );
+    let mut last = 0.0f64;
+    let mut runs = 0;
+    for l in text.lines() {
+        if l.starts_with("# run ") {
+            runs += 1;
+        }
+        if l.starts_with('#') {
+            continue;
+        }
+        let t: f64 = l.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(t >= last, "times went back from {last} to {t}:\n{text}");
+        last = t;
+    }
+    assert_eq!(runs, 2, "{text}");
+}
