@@ -232,6 +232,53 @@ pub struct ConnArgs {
     pub connect_timeout: Option<u64>,
 }
 
+/// The first word of `args` (program name first) that is not an option
+/// or an option's value: the command, or the account or URL.
+pub fn first_word(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let with_value: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--" {
+            return words.next().map(|w| w.into_owned());
+        }
+        if w.starts_with('-') {
+            if with_value.iter().any(|o| *o == w) {
+                words.next();
+            }
+            continue;
+        }
+        return Some(w.into_owned());
+    }
+    None
+}
+
+/// The command a mistyped first word was probably meant to be (`lsit` →
+/// `list`): None for a URL, or a word not close to any command's name.
+/// Whether the word is an account is for the caller to rule out.
+pub fn nearest_command(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    if account::looks_like_url(word) || word.starts_with('-') {
+        return None;
+    }
+    let cmd = Cli::command();
+    cmd.get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .filter(|name| *name != word)
+        .map(|name| (strsim::damerau_levenshtein(word, name), name))
+        // Close: one or two edits (a swap counts as one), and fewer than
+        // half the name's letters.
+        .filter(|(d, name)| *d <= 2 && *d * 2 < name.len())
+        .min()
+        .map(|(_, name)| name.to_string())
+}
+
 impl ConnArgs {
     /// An account from a URL and these options.
     pub fn account(&self, url: &str) -> Result<Account, String> {
@@ -336,6 +383,31 @@ mod tests {
         };
         assert_eq!((l.target.as_str(), l.conn.timeout), ("work", Some(5)));
         assert_eq!(l.conn.login, None, "not given, so the account's stays");
+    }
+
+    #[test]
+    fn mistyped_commands_are_recognised() {
+        let args = |a: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("popdoc")
+                .chain(a.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        assert_eq!(
+            first_word(&args(&["lsit", "pop3s://a@h"])).as_deref(),
+            Some("lsit")
+        );
+        assert_eq!(
+            first_word(&args(&["--config", "x.toml", "--plaintext", "sav", "u"])).as_deref(),
+            Some("sav")
+        );
+        assert_eq!(first_word(&args(&["--timeout", "5"])), None);
+        assert_eq!(nearest_command("lsit").as_deref(), Some("list"));
+        assert_eq!(nearest_command("sav").as_deref(), Some("save"));
+        assert_eq!(nearest_command("chekc").as_deref(), Some("check"));
+        assert_eq!(nearest_command("list"), None, "a command is no typo");
+        assert_eq!(nearest_command("work"), None);
+        assert_eq!(nearest_command("pop3s://lsit@h"), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! checked before connecting, a mistyped command named, completions and
 //! the man page, and `demo --serve` used by `list`.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod support;
 
 use support::report::popdoc;
@@ -230,4 +232,64 @@ async fn check_transcript_has_one_clock() {
         last = t;
     }
     assert_eq!(runs, 2, "{text}");
+}
+
+/// `popdoc lsit URL`: the nearest command is named, unless the word is an
+/// account in the config file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_command_is_named() {
+    let url = "pop3s://ann@127.0.0.1:9";
+    for args in [
+        &["lsit", url][..],
+        &["lsit"],
+        &["--timeout", "5", "sav", url, "1"],
+    ] {
+        let out = cli::popdoc(cli::Run::new(args)).await;
+        let err = String::from_utf8(out.stderr).unwrap();
+        let meant = if args.contains(&"sav") {
+            "save"
+        } else {
+            "list"
+        };
+        assert!(
+            err.starts_with(&format!(
+                "popdoc: '{}' is not a command; did you mean '{meant}'?",
+                if meant == "save" { "sav" } else { "lsit" }
+            )),
+            "{args:?}: {err}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!err.contains("cannot be used with"), "{err}");
+    }
+
+    // A word far from every command is still taken for an account.
+    let out = cli::popdoc(cli::Run::new(&["office"])).await;
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("\"office\" is not a URL"), "{err}");
+
+    // An account of that name is opened, not corrected.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = cli::write_config(
+        dir.path(),
+        "[accounts.lsit]\nhost = \"127.0.0.1\"\nport = 9\nuser = \"u\"\n",
+        0o600,
+    );
+    let out = cli::popdoc(cli::Run::new(&[
+        "list",
+        "lsit",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]))
+    .await;
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("did you mean"), "{err}");
+    let out = cli::popdoc(cli::Run::new(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "lsit",
+        url,
+    ]))
+    .await;
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("did you mean"), "{err}");
 }
