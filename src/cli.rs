@@ -112,9 +112,12 @@ pub struct DemoArgs {
     /// Make the demo server slow (about 2 MB/s and 150 ms per reply), to see progress and cancel at work
     #[arg(long)]
     pub slow: bool,
-    /// Folder for messages saved in the demo (default: popdoc-demo-saved in the temporary folder)
-    #[arg(long, value_name = "DIR")]
+    /// Folder for messages saved in the demo (default: demo-saved in popdoc's data folder, private to you)
+    #[arg(long, value_name = "DIR", conflicts_with = "serve")]
     pub save_dir: Option<PathBuf>,
+    /// Run only the demo server, printing its URL and password, until Ctrl-C: for `popdoc list`, `save` and `check`
+    #[arg(long)]
+    pub serve: bool,
     /// Serve the demo mailbox from this new or empty folder and keep it afterwards (to see what a commit removed)
     #[arg(long, value_name = "DIR")]
     pub mailbox_dir: Option<PathBuf>,

@@ -88,6 +88,7 @@ fn main() -> ExitCode {
             Some(Command::Demo(args)) => {
                 cmd::demo::run(cmd::demo::DemoOptions {
                     slow: args.slow,
+                    serve: args.serve,
                     save_dir: args.save_dir,
                     mailbox_dir: args.mailbox_dir,
                 })

@@ -293,3 +293,76 @@ async fn a_mistyped_command_is_named() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains("did you mean"), "{err}");
 }
+
+/// `popdoc demo --serve`: the URL and password it prints work for `list`;
+/// SIGINT stops it cleanly and removes its mailbox copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_serve_serves_list_until_interrupted() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
+        .args(["demo", "--serve"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut url, mut password, mut copy) = (None, None, None);
+    let mut printed = String::new();
+    while password.is_none() || copy.is_none() || url.is_none() {
+        let mut line = String::new();
+        let n = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            stdout.read_line(&mut line),
+        )
+        .await
+        .expect("demo --serve prints its URL and password")
+        .unwrap();
+        assert!(n > 0, "ended early: {printed}");
+        printed.push_str(&line);
+        let line = line.trim_end();
+        if line.starts_with("pop3://demo@127.0.0.1:") {
+            url = Some(line.to_string());
+        } else if let Some(p) = line.strip_prefix("password: ") {
+            password = Some(p.to_string());
+        } else if let Some(p) = line.strip_prefix("mailbox copy: ") {
+            copy = Some(std::path::PathBuf::from(p));
+        }
+    }
+    let (url, password, copy) = (url.unwrap(), password.unwrap(), copy.unwrap());
+    assert!(password.len() >= 16, "{password}");
+    assert!(copy.is_dir());
+
+    let out = popdoc(&["list", "--plaintext", &url], &password).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.lines().last().unwrap().contains(" messages, "),
+        "{table}"
+    );
+    let out = popdoc(&["list", "--plaintext", &url], "demo").await;
+    assert!(
+        !out.status.success(),
+        "the fixed demo password must not work"
+    );
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("demo --serve stops on SIGINT")
+        .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    assert!(status.success(), "{status:?}: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+    assert!(!copy.exists(), "the mailbox copy is removed");
+}
