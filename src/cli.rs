@@ -1,5 +1,6 @@
 //! The command line (clap): `popdoc [ACCOUNT|URL]`, `demo`, `list`, `save`,
-//! `config`, `password`, and the connection options they share. Only
+//! `check`, `config`, `password`, `completions`, `man`, and the connection
+//! options they share. Only
 //! parsing and turning options into an [`Account`] (or changing one from
 //! the config file); no I/O.
 
@@ -83,6 +84,14 @@ pub enum Command {
     /// Store or remove an account's password in the system keyring
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// Print a shell completion script: popdoc completions bash > ~/.local/share/bash-completion/completions/popdoc
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): popdoc man > popdoc.1; man ./popdoc.1
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

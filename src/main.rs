@@ -85,6 +85,10 @@ fn main() -> ExitCode {
             Some(Command::Password(PasswordCommand::Delete { account })) => {
                 cmd::password::delete(config, &account)
             }
+            Some(Command::Completions { shell }) => {
+                cmd::docs::print(|out| cmd::docs::completions(shell, out))
+            }
+            Some(Command::Man) => cmd::docs::print(cmd::docs::man),
             Some(Command::Demo(args)) => {
                 cmd::demo::run(cmd::demo::DemoOptions {
                     slow: args.slow,

@@ -294,6 +294,84 @@ async fn a_mistyped_command_is_named() {
     assert!(!err.contains("did you mean"), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_name_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cli::popdoc(cli::Run::new(&["completions", shell])).await;
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in [
+            "popdoc",
+            "list",
+            "save",
+            "check",
+            "demo",
+            "plaintext",
+            "uidl",
+        ] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let out = cli::popdoc(cli::Run::new(&["completions", "tcsh"])).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The man page is roff that groff renders without complaint, with the
+/// options of the command and of each subcommand.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_man_page_renders_with_the_options() {
+    let out = cli::popdoc(cli::Run::new(&["man"])).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(roff.contains(".TH popdoc 1"), "{roff}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("popdoc.1");
+    std::fs::write(&file, &roff).unwrap();
+    // groff comes with Debian's groff-base (.ci/packages-man).
+    let shown = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-P-c"])
+        .arg(&file)
+        .env("GROFF_NO_SGR", "1")
+        .output()
+        .expect("groff (Debian: groff-base) renders the man page");
+    assert!(shown.status.success());
+    assert_eq!(String::from_utf8_lossy(&shown.stderr), "", "groff warnings");
+    // Strip overstrikes (bold, underline) to compare plain text.
+    let text: String = String::from_utf8_lossy(&shown.stdout)
+        .split('\u{8}')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                &part[part.chars().next().map_or(0, char::len_utf8)..]
+            }
+        })
+        .collect();
+    let text = text.replace(['\u{2010}', '\u{2212}'], "-");
+    for want in [
+        "--plaintext",
+        "--ca-file",
+        "POPDOC LIST",
+        "POPDOC SAVE",
+        "--uidl",
+        "POPDOC CHECK",
+        "--transcript",
+        "POPDOC DEMO",
+        "--serve",
+    ] {
+        assert!(text.contains(want), "the man page lacks {want}:\n{text}");
+    }
+}
+
 /// `popdoc demo --serve`: the URL and password it prints work for `list`;
 /// SIGINT stops it cleanly and removes its mailbox copy.
 #[tokio::test(flavor = "multi_thread")]
