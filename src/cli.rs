@@ -1,5 +1,6 @@
 //! The command line (clap): `popdoc [ACCOUNT|URL]`, `demo`, `list`, `save`,
-//! `config`, `password`, and the connection options they share. Only
+//! `check`, `config`, `password`, `completions`, `man`, and the connection
+//! options they share. Only
 //! parsing and turning options into an [`Account`] (or changing one from
 //! the config file); no I/O.
 
@@ -83,6 +84,14 @@ pub enum Command {
     /// Store or remove an account's password in the system keyring
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// Print a shell completion script: popdoc completions bash > ~/.local/share/bash-completion/completions/popdoc
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): popdoc man > popdoc.1; man ./popdoc.1
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,9 +121,12 @@ pub struct DemoArgs {
     /// Make the demo server slow (about 2 MB/s and 150 ms per reply), to see progress and cancel at work
     #[arg(long)]
     pub slow: bool,
-    /// Folder for messages saved in the demo (default: popdoc-demo-saved in the temporary folder)
-    #[arg(long, value_name = "DIR")]
+    /// Folder for messages saved in the demo (default: demo-saved in popdoc's data folder, private to you)
+    #[arg(long, value_name = "DIR", conflicts_with = "serve")]
     pub save_dir: Option<PathBuf>,
+    /// Run only the demo server, printing its URL and password, until Ctrl-C: for `popdoc list`, `save` and `check`
+    #[arg(long)]
+    pub serve: bool,
     /// Serve the demo mailbox from this new or empty folder and keep it afterwards (to see what a commit removed)
     #[arg(long, value_name = "DIR")]
     pub mailbox_dir: Option<PathBuf>,
@@ -232,6 +244,53 @@ pub struct ConnArgs {
     pub connect_timeout: Option<u64>,
 }
 
+/// The first word of `args` (program name first) that is not an option
+/// or an option's value: the command, or the account or URL.
+pub fn first_word(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let with_value: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--" {
+            return words.next().map(|w| w.into_owned());
+        }
+        if w.starts_with('-') {
+            if with_value.iter().any(|o| *o == w) {
+                words.next();
+            }
+            continue;
+        }
+        return Some(w.into_owned());
+    }
+    None
+}
+
+/// The command a mistyped first word was probably meant to be (`lsit` →
+/// `list`): None for a URL, or a word not close to any command's name.
+/// Whether the word is an account is for the caller to rule out.
+pub fn nearest_command(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    if account::looks_like_url(word) || word.starts_with('-') {
+        return None;
+    }
+    let cmd = Cli::command();
+    cmd.get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .filter(|name| *name != word)
+        .map(|name| (strsim::damerau_levenshtein(word, name), name))
+        // Close: one or two edits (a swap counts as one), and fewer than
+        // half the name's letters.
+        .filter(|(d, name)| *d <= 2 && *d * 2 < name.len())
+        .min()
+        .map(|(_, name)| name.to_string())
+}
+
 impl ConnArgs {
     /// An account from a URL and these options.
     pub fn account(&self, url: &str) -> Result<Account, String> {
@@ -337,6 +396,31 @@ mod tests {
         };
         assert_eq!((l.target.as_str(), l.conn.timeout), ("work", Some(5)));
         assert_eq!(l.conn.login, None, "not given, so the account's stays");
+    }
+
+    #[test]
+    fn mistyped_commands_are_recognised() {
+        let args = |a: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("popdoc")
+                .chain(a.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        assert_eq!(
+            first_word(&args(&["lsit", "pop3s://a@h"])).as_deref(),
+            Some("lsit")
+        );
+        assert_eq!(
+            first_word(&args(&["--config", "x.toml", "--plaintext", "sav", "u"])).as_deref(),
+            Some("sav")
+        );
+        assert_eq!(first_word(&args(&["--timeout", "5"])), None);
+        assert_eq!(nearest_command("lsit").as_deref(), Some("list"));
+        assert_eq!(nearest_command("sav").as_deref(), Some("save"));
+        assert_eq!(nearest_command("chekc").as_deref(), Some("check"));
+        assert_eq!(nearest_command("list"), None, "a command is no typo");
+        assert_eq!(nearest_command("work"), None);
+        assert_eq!(nearest_command("pop3s://lsit@h"), None);
     }
 
     #[test]

@@ -9,7 +9,29 @@ use popdoc::cmd;
 use popdoc::config::Resolved;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `popdoc lsit URL`: clap takes `lsit` for an account and
+            // complains about the URL; say what was meant instead.
+            if e.use_stderr()
+                && let Some(word) = popdoc::cli::first_word(&args)
+                && let Some(hint) = mistyped_command(&word, config_flag(&args).as_deref())
+            {
+                eprintln!("popdoc: {hint}");
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
+    };
+    if cli.command.is_none()
+        && let Some(word) = &cli.target
+        && let Some(hint) = mistyped_command(word, cli.config.as_deref())
+    {
+        eprintln!("popdoc: {hint}");
+        return ExitCode::from(2);
+    }
     if let Some(path) = &cli.log
         && let Err(e) = init_log(path)
     {
@@ -48,7 +70,8 @@ fn main() -> ExitCode {
                     number: args.number,
                     uidl: args.uidl,
                     output: args.output,
-                    dir: args.dir.or_else(|| account.save_dir.clone()),
+                    dir: args.dir,
+                    account_dir: account.save_dir.clone(),
                 };
                 cmd::save::run(&account, req)
                     .await
@@ -62,9 +85,14 @@ fn main() -> ExitCode {
             Some(Command::Password(PasswordCommand::Delete { account })) => {
                 cmd::password::delete(config, &account)
             }
+            Some(Command::Completions { shell }) => {
+                cmd::docs::print(|out| cmd::docs::completions(shell, out))
+            }
+            Some(Command::Man) => cmd::docs::print(cmd::docs::man),
             Some(Command::Demo(args)) => {
                 cmd::demo::run(cmd::demo::DemoOptions {
                     slow: args.slow,
+                    serve: args.serve,
                     save_dir: args.save_dir,
                     mailbox_dir: args.mailbox_dir,
                 })
@@ -113,6 +141,38 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// "'lsit' is not a command; did you mean 'list'?", when `word` is close
+/// to a command's name and is neither a URL nor an account in the config.
+fn mistyped_command(word: &str, config: Option<&std::path::Path>) -> Option<String> {
+    let command = popdoc::cli::nearest_command(word)?;
+    let is_account = popdoc::config::locate(config)
+        .ok()
+        .filter(|l| l.path.exists())
+        .and_then(|l| popdoc::config::load(&l).ok())
+        .is_some_and(|c| c.account(word).is_some());
+    (!is_account).then(|| {
+        format!(
+            "'{}' is not a command; did you mean '{command}'? (`popdoc --help` lists the commands)",
+            popdoc::mail::clean(word)
+        )
+    })
+}
+
+/// The value of `--config` in `args` that clap could not parse.
+fn config_flag(args: &[std::ffi::OsString]) -> Option<std::path::PathBuf> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let a = a.to_string_lossy();
+        if a == "--config" {
+            return it.next().map(Into::into);
+        }
+        if let Some(v) = a.strip_prefix("--config=") {
+            return Some(v.into());
+        }
+    }
+    None
 }
 
 /// The account or URL a command names, after printing config warnings.

@@ -28,6 +28,8 @@ pub enum SaveError {
     Exists(PathBuf),
     #[error("cannot write in {}: {reason}.", dir.display())]
     Folder { dir: PathBuf, reason: String },
+    #[error("the folder {} does not exist, and popdoc does not create a folder you named (a typo would scatter files). Check the path, or create the folder first.", .0.display())]
+    NoFolder(PathBuf),
     #[error("writing {} failed: {reason}. Nothing was saved.", path.display())]
     Io { path: PathBuf, reason: String },
     #[error("the saved file {} does not read back as written (SHA-256 differs). It was removed; check the disk.", .0.display())]
@@ -43,6 +45,40 @@ pub enum Collision {
     Number,
 }
 
+/// Checks, before any work, that `dest` can be an explicitly named new
+/// file: its folder exists (a mistyped folder is not created) and the name
+/// is free. The rename at the end still refuses to overwrite, in case the
+/// name is taken meanwhile.
+pub fn check_new_file(dest: &Path) -> Result<(), SaveError> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_folder(dir)?;
+    if dest.symlink_metadata().is_ok() {
+        return Err(SaveError::Exists(dest.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Checks that `dir`, named by the user, is an existing folder.
+pub fn check_folder(dir: &Path) -> Result<(), SaveError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(SaveError::Folder {
+            dir: dir.to_path_buf(),
+            reason: "it is not a folder".into(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(SaveError::NoFolder(dir.to_path_buf()))
+        }
+        Err(e) => Err(SaveError::Folder {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// A file being written: bytes go to a hidden temporary file beside the
 /// destination and are hashed on the way.
 pub struct PendingFile {
@@ -55,7 +91,9 @@ pub struct PendingFile {
 }
 
 impl PendingFile {
-    /// Starts a save to `dest` (its folder is created if missing).
+    /// Starts a save to `dest`. For a generated name (`Collision::Number`)
+    /// a missing folder is created; an explicit name (`Collision::Fail`)
+    /// needs its folder to exist already.
     pub fn create(dest: &Path, collision: Collision) -> Result<PendingFile, SaveError> {
         let dir = dest
             .parent()
@@ -65,9 +103,10 @@ impl PendingFile {
             dir: dir.to_path_buf(),
             reason: e.to_string(),
         };
-        std::fs::create_dir_all(dir).map_err(folder_err)?;
-        if collision == Collision::Fail && dest.exists() {
-            return Err(SaveError::Exists(dest.to_path_buf()));
+        if collision == Collision::Fail {
+            check_new_file(dest)?;
+        } else {
+            std::fs::create_dir_all(dir).map_err(folder_err)?;
         }
         let temp = tempfile::Builder::new()
             .prefix(".popdoc-")
@@ -215,7 +254,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A file name for a message: `2026-11-20_Ann-Smith_Quarterly-report_UIDL.eml`,
 /// safe on every common file system (no separators, no control or reserved
-/// characters, at most 150 bytes).
+/// characters, at most 10 + 40 + 60 + 100 + 7 = 217 bytes, under the usual
+/// limit of 255).
 pub fn file_name(summary: Option<&Summary>, uidl: Option<&str>, number: u32) -> String {
     let mut parts = Vec::new();
     if let Some(s) = summary {
@@ -232,7 +272,11 @@ pub fn file_name(summary: Option<&Summary>, uidl: Option<&str>, number: u32) -> 
         parts.push(sanitize(&s.subject, 60));
     }
     parts.push(match uidl {
-        Some(u) => sanitize(u, 40),
+        // The whole UIDL (RFC 1939 allows up to 70 characters, all ASCII),
+        // so that the file can be matched with `list` and `save --uidl`. The
+        // bound only keeps a server that breaks the rule within the name
+        // length limit.
+        Some(u) => sanitize(u, 100),
         None => format!("msg{number}"),
     });
     let name: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
@@ -270,6 +314,13 @@ mod tests {
     async fn save_hashes_verifies_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("sub/m.eml");
+        // An explicit name in a missing folder: refused, nothing created.
+        assert!(matches!(
+            PendingFile::create(&dest, Collision::Fail),
+            Err(SaveError::NoFolder(d)) if d == dir.path().join("sub")
+        ));
+        assert!(!dir.path().join("sub").exists());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
         let mut f = PendingFile::create(&dest, Collision::Fail).unwrap();
         f.write_all(b"Subject: x\r\n\r\nbody\r\n").await.unwrap();
         let saved = f.commit().await.unwrap();
@@ -334,5 +385,18 @@ mod tests {
             ..Default::default()
         };
         assert!(file_name(Some(&long), None, 1).len() < 150);
+        // GNU Mailutils makes 67-character UIDLs: kept whole, even with
+        // long headers, and the name stays within 255 bytes.
+        let uidl = "67ea8182e3dc7a5ac80948a3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
+        let long = Summary {
+            from: "x".repeat(300),
+            subject: "é".repeat(300),
+            date: Some(1_795_162_500),
+            ..Default::default()
+        };
+        let n = file_name(Some(&long), Some(uidl), 1);
+        assert!(n.ends_with(&format!("_{uidl}.eml")), "{n}");
+        assert!(n.len() <= 255, "{}", n.len());
+        assert!(file_name(None, Some(&"u".repeat(500)), 1).len() <= 255);
     }
 }

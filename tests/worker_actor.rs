@@ -584,3 +584,51 @@ async fn the_top_timing_row_counts_only_header_fetches() {
         .expect("a TOP n 0 row");
     assert_eq!(top.samples, 3, "{:?}", report.timings);
 }
+
+/// The app's transcript is one file on one clock: after a reconnect the
+/// times go on from where they were, and the start it names stays the same.
+#[tokio::test]
+async fn transcript_times_go_on_across_a_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _mailbox) = server(dir.path(), 2, Faults::default()).await;
+    let (tx, mut rx, task) = spawn(account(s.port()), "p".into(), false);
+    let mut lines = Vec::new();
+    let mut starts = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tx.send(Request::Connect).await.unwrap();
+        }
+        loop {
+            match until(&mut rx, "the listing", Some).await {
+                Event::Transcript(l) => lines.extend(l.into_iter().map(|l| (round, l))),
+                Event::Connected(info) => starts.push(info.started_utc),
+                Event::Listing(_) => break,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[0], starts[1], "one clock for the whole transcript");
+    // Each session's first line says "connected to"; the second session's
+    // comes after the pause, and no time goes back.
+    let connects: Vec<_> = lines
+        .iter()
+        .filter(|(_, l)| l.text.contains("connected to"))
+        .map(|(_, l)| l.at)
+        .collect();
+    assert_eq!(connects.len(), 2, "{lines:?}");
+    assert!(
+        connects[1] >= Duration::from_millis(300),
+        "times restarted after the reconnect: {connects:?}"
+    );
+    for pair in lines.windows(2) {
+        assert!(pair[1].1.at >= pair[0].1.at, "{pair:?}");
+    }
+    tx.send(Request::Shutdown).await.unwrap();
+    until(&mut rx, "the end", |e| {
+        matches!(e, Event::Ended).then_some(())
+    })
+    .await;
+    task.await.unwrap();
+}

@@ -432,10 +432,7 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
     let path = app.save_dir.join(format!("popdoc-transcript-{stamp}.txt"));
-    let mut contents = format!(
-        "# popdoc transcript for {}; times in seconds since {} UTC; credentials shown as ***\n",
-        app.account, started
-    );
+    let mut contents = crate::worker::log::header(&app.account, &started);
     for l in &app.transcript {
         contents.push_str(&l.render());
         contents.push('\n');

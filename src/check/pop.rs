@@ -20,6 +20,7 @@ use crate::account::Account;
 use crate::pop3::Command;
 use crate::pop3::capa::Expire as CapaExpire;
 use crate::pop3::reply::{parse_scan_listing, parse_uid_listing};
+use crate::worker::log::Clock;
 use crate::worker::ops::{HEADER_LIMIT, Listing};
 use crate::worker::transport::CertCheck;
 use crate::worker::{Connection, Credentials, Error, Stage};
@@ -63,7 +64,9 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
     report.runs_requested = opts.repeat.max(1);
     report.connection = connection_info(account);
-    let mut transcript = String::new();
+    // One clock for the whole transcript file, whatever the number of runs.
+    let clock = Clock::now();
+    let mut transcript = clock.header(&account.label);
     let (secret, token) = match crate::secret::obtain(account) {
         Ok(s) => s,
         Err(e) => {
@@ -86,7 +89,7 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     let mut retrs = Vec::new();
     let runs = opts.repeat.max(1);
     for run in 1..=runs {
-        let r = one_run(account, &creds, opts, run, &mut report).await;
+        let r = one_run(account, &creds, opts, run, &mut report, &clock).await;
         samples.extend(&r.samples);
         retrs.extend(r.retr);
         if runs > 1 {
@@ -152,6 +155,7 @@ async fn one_run(
     opts: &Options,
     run: u32,
     report: &mut Report,
+    clock: &Clock,
 ) -> Run {
     let first = run == 1;
     let mut current = Stage::Connect;
@@ -227,7 +231,7 @@ async fn one_run(
     Run {
         samples: conn_samples(&conn),
         retr,
-        transcript: conn.log.render(),
+        transcript: conn.log.render_on(clock),
         failed,
     }
 }

@@ -2,7 +2,9 @@
 //! subject, from LIST, UIDL and `TOP n 0` (pipelined when allowed), as a
 //! table or as JSON. Never downloads a message body.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+use unicode_width::UnicodeWidthStr;
 
 use serde::Serialize;
 
@@ -90,13 +92,21 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Repor
 pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     let mut progress = Progress::new();
     let report = collect(account, &mut progress).await?;
+    // From and Subject are cut to the width of a terminal; piped, nothing is.
+    let width = if std::io::stdout().is_terminal() {
+        crossterm::terminal::size()
+            .ok()
+            .map(|(w, _)| usize::from(w))
+    } else {
+        None
+    };
     let mut out = std::io::stdout().lock();
     let r = if json {
         serde_json::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out))
     } else {
-        write_table(&mut out, &report)
+        write_table(&mut out, &report, width)
     };
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -105,23 +115,33 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     }
 }
 
-fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+/// Width of the FROM column on a terminal (wider values are cut there).
+const FROM_W: usize = 24;
+
+/// The table. A UIDL is never cut: it is what `save --uidl` takes. With a
+/// terminal `width`, From and Subject are cut to fit; without one (piped),
+/// every value is whole.
+fn write_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::io::Result<()> {
     let uidl_w = r
         .messages
         .iter()
         .map(|m| m.uidl.as_deref().map_or(1, str::len))
         .max()
         .unwrap_or(4)
-        .clamp(4, 24);
+        .max(4);
+    // `fit` pads to the width and cuts only what is wider than it.
+    let whole = |s: &str, w: usize| fit(s, w.max(s.width()));
     writeln!(
         out,
         "{:>5}  {}  {:>8}  {:<16}  {}  SUBJECT",
         "#",
-        fit("UIDL", uidl_w),
+        whole("UIDL", uidl_w),
         "SIZE",
         "DATE",
-        fit("FROM", 24)
+        fit("FROM", FROM_W)
     )?;
+    // Columns before SUBJECT: number, UIDL, size, date, from, and their gaps.
+    let subject_w = width.map(|w| w.saturating_sub(5 + uidl_w + 8 + 16 + FROM_W + 5 * 2));
     for m in &r.messages {
         let date = m
             .date_unix
@@ -131,14 +151,21 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             Some(e) => format!("(headers unavailable: {e})"),
             None => m.subject.clone(),
         };
+        let (from, subject) = match subject_w {
+            Some(w) => (
+                fit(&m.from, FROM_W),
+                fit(&subject, w.max(10)).trim_end().to_string(),
+            ),
+            None => (whole(&m.from, FROM_W), subject),
+        };
         writeln!(
             out,
             "{:>5}  {}  {:>8}  {:<16}  {}  {}",
             m.number,
-            fit(m.uidl.as_deref().unwrap_or("-"), uidl_w),
+            whole(m.uidl.as_deref().unwrap_or("-"), uidl_w),
             crate::util::human_size(m.size),
             date,
-            fit(&m.from, 24),
+            from,
             subject
         )?;
     }
@@ -148,4 +175,55 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.count,
         crate::util::human_size(r.total_size)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(uidl: &str, from: &str, subject: &str) -> Report {
+        Report {
+            server: "h".into(),
+            count: 1,
+            total_size: 10,
+            messages: vec![Entry {
+                number: 1,
+                uidl: Some(uidl.into()),
+                size: 10,
+                date: None,
+                date_unix: None,
+                from: from.into(),
+                from_address: None,
+                subject: subject.into(),
+                message_id: None,
+                header_error: None,
+            }],
+        }
+    }
+
+    fn table(r: &Report, width: Option<usize>) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, r, width).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn uidls_are_whole_and_only_a_terminal_cuts_the_rest() {
+        let uidl = "67ea8182e3dc7a5ac80948a3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
+        let from = "Ann Smith from the accounting department";
+        let subject = "quarterly figures ".repeat(10);
+        let r = report(uidl, from, subject.trim_end());
+        let piped = table(&r, None);
+        assert!(piped.contains(uidl), "{piped}");
+        assert!(piped.contains(from), "{piped}");
+        assert!(piped.contains(subject.trim_end()), "{piped}");
+        assert!(!piped.contains('…'), "{piped}");
+
+        let tty = table(&r, Some(200));
+        assert!(tty.contains(uidl), "{tty}");
+        assert!(!tty.contains(from), "cut to the column: {tty}");
+        let row = tty.lines().nth(1).unwrap();
+        assert_eq!(row.width(), 200, "{row}");
+        assert!(row.ends_with('…'), "{row}");
+    }
 }

@@ -1,9 +1,10 @@
 //! The commands other than the interface (`list`, `save`, `demo`, `config`,
-//! `password`) and what they share:
+//! `password`, `completions`, `man`) and what they share:
 //! connecting and logging in with progress on stderr when it is a terminal.
 
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod list;
 pub mod password;
 pub mod save;

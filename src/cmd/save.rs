@@ -17,7 +17,11 @@ pub struct Request {
     pub number: Option<u32>,
     pub uidl: Option<String>,
     pub output: Option<PathBuf>,
+    /// `--dir`: must exist already.
     pub dir: Option<PathBuf>,
+    /// The account's save folder from the config file, used without
+    /// `--dir` (created when missing, as the interface does).
+    pub account_dir: Option<PathBuf>,
 }
 
 pub struct Outcome {
@@ -32,6 +36,14 @@ pub async fn save(
     req: &Request,
     progress: &mut Progress,
 ) -> Result<Outcome, CmdError> {
+    // What the user named is checked before connecting: a mistyped folder
+    // or a taken name should not cost a login (or a login delay).
+    if let Some(path) = &req.output {
+        store::check_new_file(path)?;
+    }
+    if let Some(dir) = &req.dir {
+        store::check_folder(dir)?;
+    }
     let mut conn = super::connect(account, progress).await?;
     let listing = conn.listing().await?;
     let entry = match (&req.uidl, req.number) {
@@ -71,7 +83,11 @@ pub async fn save(
             })
             .await?;
             let name = store::file_name(summary.as_ref(), entry.uidl.as_deref(), entry.number);
-            let dir = req.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+            let dir = req
+                .dir
+                .clone()
+                .or_else(|| req.account_dir.clone())
+                .unwrap_or_else(|| PathBuf::from("."));
             (dir.join(name), Collision::Number)
         }
     };

@@ -73,10 +73,62 @@ impl Timing {
     }
 }
 
+/// The clock of a transcript file: the instant its times count from and
+/// that instant's wall time, which the file's header names. A transcript
+/// that spans several sessions (reconnects, `check --repeat`) keeps the
+/// first session's clock, so its times never restart at 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    start: Instant,
+    wall: SystemTime,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock {
+            start: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    pub fn wall(&self) -> SystemTime {
+        self.wall
+    }
+
+    /// The wall time of the clock's 0, to the millisecond (the precision of
+    /// the times in the file): `2026-12-03 13:44:18.123`.
+    pub fn utc(&self) -> String {
+        let ms = self
+            .wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_millis())
+            .unwrap_or(0);
+        format!("{}.{ms:03}", crate::util::format_utc(self.wall))
+    }
+
+    /// The first line of a transcript file on this clock; `about` names the
+    /// account or server, or is empty.
+    pub fn header(&self, about: &str) -> String {
+        header(about, &self.utc())
+    }
+}
+
+/// The first line of a transcript file whose times count from `since_utc`
+/// (as [`Clock::utc`] writes it).
+pub fn header(about: &str, since_utc: &str) -> String {
+    let about = if about.is_empty() {
+        String::new()
+    } else {
+        format!(" for {about}")
+    };
+    format!(
+        "# popdoc transcript{about}; times in seconds since {since_utc} UTC, on one clock for the whole file (reconnects included); credentials shown as ***\n"
+    )
+}
+
 #[derive(Debug)]
 pub struct SessionLog {
-    start: Instant,
-    wall_start: SystemTime,
+    clock: Clock,
     lines: VecDeque<Line>,
     /// Index of `lines[0]` among all lines ever logged.
     first: u64,
@@ -92,8 +144,7 @@ impl Default for SessionLog {
 impl SessionLog {
     pub fn new() -> Self {
         SessionLog {
-            start: Instant::now(),
-            wall_start: SystemTime::now(),
+            clock: Clock::now(),
             lines: VecDeque::new(),
             first: 0,
             timings: VecDeque::new(),
@@ -101,11 +152,16 @@ impl SessionLog {
     }
 
     pub fn now(&self) -> Duration {
-        self.start.elapsed()
+        self.clock.start.elapsed()
     }
 
     pub fn started_at(&self) -> SystemTime {
-        self.wall_start
+        self.clock.wall
+    }
+
+    /// The clock this session's times count from.
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     pub fn push(&mut self, dir: Dir, text: impl Into<String>) {
@@ -162,18 +218,33 @@ impl SessionLog {
         self.lines.iter()
     }
 
+    /// Lines logged since `mark`, their times counted on `clock` (an
+    /// earlier session's) instead of this session's own.
+    pub fn lines_on(&self, clock: &Clock, mark: u64) -> Vec<Line> {
+        let shift = self.clock.start.saturating_duration_since(clock.start);
+        self.lines_since(mark)
+            .map(|l| Line {
+                at: l.at + shift,
+                ..l.clone()
+            })
+            .collect()
+    }
+
     /// The whole transcript as text, with a header.
     pub fn render(&self) -> String {
+        let mut s = self.clock.header("");
+        s.push_str(&self.render_on(&self.clock));
+        s
+    }
+
+    /// The transcript's lines without a header, their times counted on
+    /// `clock` (for a file that holds several sessions).
+    pub fn render_on(&self, clock: &Clock) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# popdoc transcript; times in seconds since {} (UTC); credentials shown as ***",
-            crate::util::format_utc(self.wall_start)
-        );
         if self.first > 0 {
             let _ = writeln!(s, "# ({} earlier lines dropped)", self.first);
         }
-        for l in &self.lines {
+        for l in self.lines_on(clock, 0) {
             s.push_str(&l.render());
             s.push('\n');
         }
@@ -201,6 +272,47 @@ mod tests {
         log.note("last");
         assert_eq!(log.lines_since(m2).count(), 1);
         assert!(log.render().contains("earlier lines dropped"));
+    }
+
+    #[test]
+    fn a_later_session_counts_on_the_first_ones_clock() {
+        let mut first = SessionLog::new();
+        first.push(Dir::Sent, "USER a");
+        let clock = first.clock();
+        std::thread::sleep(Duration::from_millis(30));
+        let mut second = SessionLog::new();
+        second.push(Dir::Sent, "USER b");
+        let own = second.lines().next().unwrap().at;
+        let on_first = second.lines_on(&clock, 0)[0].at;
+        assert!(own < Duration::from_millis(30), "{own:?}");
+        assert!(on_first >= Duration::from_millis(30), "{on_first:?}");
+        assert!(on_first >= first.lines().next().unwrap().at);
+        // The header names the clock's 0 to the millisecond.
+        let text = first.render();
+        let head = text.lines().next().unwrap();
+        assert!(
+            head.contains(&format!("since {} UTC", clock.utc())),
+            "{head}"
+        );
+        assert!(clock.utc().ends_with(&format!(
+            ".{:03}",
+            clock
+                .wall()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .subsec_millis()
+        )));
+        assert!(
+            second.render_on(&clock).contains(
+                &Line {
+                    at: on_first,
+                    dir: Dir::Sent,
+                    text: "USER b".into(),
+                    latency: None,
+                }
+                .render()
+            )
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn::{Connection, Credentials, Stage};
 use super::error::Error;
-use super::log::Line;
+use super::log::{Clock, Line};
 use super::ops::{HEADER_LIMIT, Listing};
 use crate::account::Account;
 use crate::mail::{Preview, Summary, preview, summarize};
@@ -163,6 +163,9 @@ pub struct Worker {
     commit_accepted: Vec<Mark>,
     commit_gone: Vec<Mark>,
     transcript_mark: u64,
+    /// The first session's clock: the app's transcript counts every
+    /// session's times from it, so they do not restart after a reconnect.
+    clock: Option<Clock>,
     last_activity: Instant,
 }
 
@@ -192,6 +195,7 @@ pub fn spawn(
         commit_accepted: Vec::new(),
         commit_gone: Vec::new(),
         transcript_mark: 0,
+        clock: None,
         last_activity: Instant::now(),
     };
     let handle = tokio::spawn(worker.run());
@@ -328,11 +332,8 @@ impl Worker {
 
     async fn flush_transcript(&mut self) {
         let Some(conn) = &self.conn else { return };
-        let lines: Vec<Line> = conn
-            .log
-            .lines_since(self.transcript_mark)
-            .cloned()
-            .collect();
+        let clock = *self.clock.get_or_insert_with(|| conn.log.clock());
+        let lines: Vec<Line> = conn.log.lines_on(&clock, self.transcript_mark);
         self.transcript_mark = conn.log.mark();
         let latency = conn.log.last_timing().and_then(|t| t.latency());
         if !lines.is_empty() {
@@ -409,7 +410,8 @@ impl Worker {
             Ok(c) => c,
             Err((e, conn)) => {
                 if let Some(c) = conn {
-                    let lines = c.log.lines().cloned().collect();
+                    let clock = *self.clock.get_or_insert_with(|| c.log.clock());
+                    let lines = c.log.lines_on(&clock, 0);
                     self.send(Event::Transcript(lines)).await;
                 }
                 self.send(Event::Failed(e.to_string())).await;
@@ -429,7 +431,7 @@ impl Worker {
             pipelining: conn.pipelining(),
             top: caps.as_ref().is_none_or(|c| c.top),
             uidl: caps.as_ref().is_none_or(|c| c.uidl),
-            started_utc: crate::util::format_utc(conn.log.started_at()),
+            started_utc: self.clock.get_or_insert_with(|| conn.log.clock()).utc(),
             implementation: caps.and_then(|c| c.implementation),
         };
         self.send(Event::Connected(info)).await;
@@ -685,7 +687,8 @@ impl Worker {
         let result = {
             let mut conn = conn;
             let r = conn.command(crate::pop3::Command::Quit).await;
-            log_lines = conn.log.lines_since(lines_before).cloned().collect();
+            let clock = *self.clock.get_or_insert_with(|| conn.log.clock());
+            log_lines = conn.log.lines_on(&clock, lines_before);
             conn.shutdown().await;
             r
         };

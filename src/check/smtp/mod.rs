@@ -22,6 +22,7 @@ use super::stats::Samples;
 use super::{session::security_name, tls};
 use crate::pop3::sasl::Mechanism;
 use crate::worker::conn::LoginMethod;
+use crate::worker::log::Clock;
 use crate::worker::transport::CertCheck;
 use client::{SmtpConn, SmtpError};
 use target::obtain_secret;
@@ -101,7 +102,9 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
             .then(|| "--plaintext".to_string()),
         user: t.user.clone(),
     };
-    let mut transcript = String::new();
+    // One clock for the whole transcript file, whatever the number of runs.
+    let clock = Clock::now();
+    let mut transcript = clock.header(&t.host);
     let secret = match &t.user {
         Some(_) => match obtain_secret(t) {
             Ok(s) => Some(s),
@@ -115,7 +118,8 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
     let mut samples = Samples::default();
     let runs = repeat.max(1);
     for run in 1..=runs {
-        let (steps, log, failed) = one_run(t, secret.as_ref(), send, run, &mut report).await;
+        let (steps, log, failed) =
+            one_run(t, secret.as_ref(), send, run, &mut report, &clock).await;
         samples.extend(&steps);
         if runs > 1 {
             transcript.push_str(&format!("# run {run} of {runs}\n"));
@@ -160,6 +164,7 @@ async fn one_run(
     send: Option<&SendOptions>,
     run: u32,
     report: &mut Report,
+    clock: &Clock,
 ) -> (Vec<(Step, Duration)>, String, bool) {
     let first = run == 1;
     let mut current = Step::Tcp;
@@ -208,7 +213,7 @@ async fn one_run(
             true
         }
     };
-    (conn.steps.clone(), conn.log.render(), failed)
+    (conn.steps.clone(), conn.log.render_on(clock), failed)
 }
 
 async fn session(
