@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Endpoint, Security};
+use crate::client::conn::LoginMethod;
+use crate::client::transport::{CertCheck, Endpoint, Security};
 
 /// Where the secret (password or OAuth2 token) comes from.
 ///

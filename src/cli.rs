@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::account::{self, Account, SecretSource};
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Security, parse_fingerprint};
+use crate::client::conn::LoginMethod;
+use crate::client::transport::{CertCheck, Security, parse_fingerprint};
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -12,9 +12,9 @@ use support::certs;
 
 use std::time::Duration;
 
-use popdoc::check::report::Step;
+use popdoc::client::{CertCheck, Connection, Credentials, Endpoint, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
-use popdoc::worker::{CertCheck, Connection, Credentials, Endpoint, LoginMethod, Security};
+use popdoc::report::Step;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -544,7 +544,7 @@ async fn report_from_an_open_session_sends_nothing() {
         port: s.port(),
         security: Security::Implicit,
         cert: CertCheck::Pin(
-            popdoc::worker::transport::parse_fingerprint(&pki.fingerprint).unwrap(),
+            popdoc::client::transport::parse_fingerprint(&pki.fingerprint).unwrap(),
         ),
         connect_timeout: Duration::from_secs(5),
     };
@@ -571,7 +571,7 @@ async fn report_from_an_open_session_sends_nothing() {
     let account = args
         .account(&format!("pop3s://ann@127.0.0.1:{}", s.port()))
         .unwrap();
-    let report = popdoc::check::report_from_session(&conn, &listing, &account);
+    let report = popdoc::report::report_from_session(&conn, &listing, &account);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         s.received().len(),
@@ -579,7 +579,7 @@ async fn report_from_an_open_session_sends_nothing() {
         "the report must not send anything"
     );
 
-    assert_eq!(report.source, popdoc::check::report::Source::Session);
+    assert_eq!(report.source, popdoc::report::Source::Session);
     assert!(report.ok);
     let tls = report.tls.as_ref().unwrap();
     assert!(tls.verified);
@@ -609,7 +609,7 @@ async fn report_from_an_open_session_sends_nothing() {
             .any(|t| t.stage == Step::RetrFirstByte)
     );
     assert!(report.timings.iter().any(|t| t.stage == Step::Tls));
-    let text = popdoc::check::render_text(&report, None);
+    let text = popdoc::report::render_text(&report, None);
     assert!(text.contains("Source"), "{text}");
     assert!(text.contains("CN=popdoc test CA"), "{text}");
     assert!(!text.contains(PASSWORD));
@@ -770,8 +770,8 @@ async fn the_demo_report_names_what_chose_plaintext() {
         .await
         .unwrap();
     let listing = conn.listing().await.unwrap();
-    let report = popdoc::check::report_from_session(&conn, &listing, &account);
-    let t = popdoc::check::render_text(&report, None);
+    let report = popdoc::report::report_from_session(&conn, &listing, &account);
+    let t = popdoc::report::render_text(&report, None);
     assert!(
         t.contains("NONE (plaintext, chosen by the built-in demo server"),
         "{t}"

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
+use popdoc::client::transport::parse_fingerprint;
+use popdoc::client::{CertCheck, Connection, Credentials, Endpoint, Error, LoginMethod, Security};
 use popdoc::mail::summarize;
 use popdoc::pop3::sasl::Mechanism;
-use popdoc::worker::transport::parse_fingerprint;
-use popdoc::worker::{CertCheck, Connection, Credentials, Endpoint, Error, LoginMethod, Security};
 use support::dovecot::{Dovecot, User};
 use support::mailgen;
 

@@ -17,8 +17,8 @@ mod support;
 use std::time::Duration;
 
 use popdoc::account::{Account, SecretSource};
+use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::worker::run::{Event, Mark, Request, spawn};
-use popdoc::worker::{CertCheck, LoginMethod, Security};
 use support::mailgen::{self, GenMessage};
 use support::mailutils::{DOMAIN, Mailutils, MuUser};
 use support::report::{json, popdoc};
@@ -255,7 +255,7 @@ async fn until<T>(
     }
 }
 
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::worker::ops::Listing> {
+async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
     until(rx, "the listing", |e| match e {
         Event::Listing(l) => Some(l),
         Event::Failed(f) => panic!("{f}"),

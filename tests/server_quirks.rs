@@ -7,10 +7,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use popdoc::account::{Account, SecretSource};
+use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::store::Collision;
 use popdoc::worker::run::{Event, Mark, Request, spawn};
-use popdoc::worker::{CertCheck, LoginMethod, Security};
 use support::report::{json, popdoc, text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -84,7 +84,7 @@ async fn until<T>(
     }
 }
 
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::worker::ops::Listing> {
+async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
     until(rx, "the listing", |e| match e {
         Event::Listing(l) => Some(l),
         Event::Failed(f) => panic!("{f}"),
@@ -124,7 +124,7 @@ async fn leave(
     task.await.unwrap();
 }
 
-fn mark(listing: &[popdoc::worker::ops::Listing], n: usize) -> Mark {
+fn mark(listing: &[popdoc::client::ops::Listing], n: usize) -> Mark {
     Mark {
         number: n as u32,
         uidl: listing[n - 1].uidl.clone(),

@@ -21,8 +21,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use popdoc::client::{CertCheck, Connection, Endpoint, Error, Security};
 use popdoc::demo::{Mailbox, Server, ServerConfig};
-use popdoc::worker::{CertCheck, Connection, Endpoint, Error, Security};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -181,7 +181,7 @@ async fn connect_as(ep: Endpoint) -> Result<(), Error> {
         .await
         .unwrap();
     let mut times = Default::default();
-    popdoc::worker::transport::upgrade(tcp, &ep, &mut times)
+    popdoc::client::transport::upgrade(tcp, &ep, &mut times)
         .await
         .map(|_| ())
 }

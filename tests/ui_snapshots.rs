@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use popdoc::app::{App, Msg, update};
+use popdoc::client::Stage;
+use popdoc::client::log::{Dir, Line};
+use popdoc::client::ops::Listing;
 use popdoc::mail::{Summary, preview};
-use popdoc::worker::Stage;
-use popdoc::worker::log::{Dir, Line};
-use popdoc::worker::ops::Listing;
 use popdoc::worker::run::{Event, SessionInfo};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -425,7 +425,7 @@ fn previewed(w: u16, h: u16) -> App {
 #[test]
 fn account_picker() {
     use popdoc::account::{Account, SecretSource};
-    use popdoc::worker::{CertCheck, LoginMethod, Security};
+    use popdoc::client::{CertCheck, LoginMethod, Security};
     let account = |label: &str, host: &str, security| Account {
         label: label.into(),
         host: host.into(),

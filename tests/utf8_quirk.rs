@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
+use popdoc::client::{CertCheck, Connection, Credentials, Endpoint, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
-use popdoc::worker::{CertCheck, Connection, Credentials, Endpoint, LoginMethod, Security};
 use support::report::popdoc;
 
 const PASSWORD: &str = "utf8-Secret-9";

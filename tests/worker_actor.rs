@@ -7,11 +7,11 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use popdoc::account::{Account, SecretSource};
 use popdoc::app::{App, Effect, Msg, update};
-use popdoc::check::report::Step;
+use popdoc::client::{CertCheck, Connection, Credentials, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
+use popdoc::report::Step;
 use popdoc::store::Collision;
 use popdoc::worker::run::{Event, Mark, Request, spawn};
-use popdoc::worker::{CertCheck, Connection, Credentials, LoginMethod, Security};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -78,7 +78,7 @@ async fn until<T>(
     }
 }
 
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::worker::ops::Listing> {
+async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
     until(rx, "the listing", |e| match e {
         Event::Listing(l) => Some(l),
         _ => None,
@@ -376,7 +376,7 @@ async fn the_report_comes_from_the_session_without_new_commands() {
     let before = s.received().len();
     tx.send(Request::Report).await.unwrap();
     let text = until(&mut rx, "the report", |e| match e {
-        Event::Report(r) => Some(popdoc::check::render_text(&r.unwrap(), None)),
+        Event::Report(r) => Some(popdoc::report::render_text(&r.unwrap(), None)),
         _ => None,
     })
     .await;
@@ -576,7 +576,7 @@ async fn the_top_timing_row_counts_only_header_fetches() {
     })
     .await
     .unwrap();
-    let report = popdoc::check::report_from_session(&conn, &listing, &account);
+    let report = popdoc::report::report_from_session(&conn, &listing, &account);
     let top = report
         .timings
         .iter()

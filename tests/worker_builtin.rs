@@ -8,11 +8,11 @@ use support::certs;
 
 use std::time::Duration;
 
+use popdoc::client::transport::parse_fingerprint;
+use popdoc::client::{CertCheck, Connection, Credentials, Endpoint, Error, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::pop3::RespCode;
 use popdoc::pop3::sasl::Mechanism;
-use popdoc::worker::transport::parse_fingerprint;
-use popdoc::worker::{CertCheck, Connection, Credentials, Endpoint, Error, LoginMethod, Security};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
@@ -109,7 +109,7 @@ async fn session_basics_and_transcript_redaction() {
     assert!(text.contains("C: LIST"));
     let timing = c.log.timings().find(|t| t.command == "STAT").unwrap();
     assert!(timing.latency().is_some() && timing.bytes_in > 0 && timing.bytes_out == 6);
-    use popdoc::worker::Stage::*;
+    use popdoc::client::Stage::*;
     assert_eq!(stages, [Connect, Greeting, Capa, Login, CapaAfterLogin]);
     c.quit().await.unwrap();
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::client::Stage;
+use crate::client::log::Line;
 use crate::mail::{Preview, Summary};
-use crate::worker::Stage;
-use crate::worker::log::Line;
 use crate::worker::run::{Mark, Request, SessionInfo};
 
 pub use update::update;
@@ -270,7 +270,7 @@ pub struct App {
     /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
     /// The report those lines come from, or why there is none.
-    pub report_source: Option<Result<Box<crate::check::Report>, String>>,
+    pub report_source: Option<Result<Box<crate::report::Report>, String>>,
     pub latency: Option<Duration>,
     pub width: u16,
     pub height: u16,

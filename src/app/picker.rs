@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::account::Account;
-use crate::worker::transport::Security;
+use crate::client::transport::Security;
 
 pub struct Picker {
     /// (name, what it connects to)

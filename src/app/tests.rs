@@ -6,9 +6,9 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::client::ops::Listing;
 use crate::mail::Summary;
 use crate::store::Saved;
-use crate::worker::ops::Listing;
 use crate::worker::run::{CommitReport, Event, Mark, Request, SessionInfo};
 
 fn key(c: char) -> Msg {
@@ -570,9 +570,9 @@ fn a_new_listing_keeps_headers_and_drops_marks_of_vanished_messages() {
 fn transcript_overlay_scrolls_and_writes() {
     let mut a = app(2);
     let lines = (0..100)
-        .map(|i| crate::worker::log::Line {
+        .map(|i| crate::client::log::Line {
             at: Duration::from_millis(i),
-            dir: crate::worker::log::Dir::Sent,
+            dir: crate::client::log::Dir::Sent,
             text: format!("NOOP {i}"),
             latency: None,
         })
@@ -758,8 +758,8 @@ fn the_report_wraps_to_the_screen_width() {
     let mut a = app(3);
     update(&mut a, Msg::Resize(70, 30));
     send(&mut a, [key('i')]);
-    let report = crate::check::text::tests::wide_report();
-    let flat = crate::check::render_text(&report, None);
+    let report = crate::report::text::tests::wide_report();
+    let flat = crate::report::render_text(&report, None);
     update(&mut a, Msg::Worker(Event::Report(Ok(Box::new(report)))));
     let lines = a.report.clone().unwrap();
     assert!(lines.iter().all(|l| l.chars().count() <= 68), "{lines:#?}");

@@ -61,7 +61,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 let secret = input.take();
                 app.dialog = None;
                 app.conn = Conn::Connecting {
-                    stage: crate::worker::Stage::Connect,
+                    stage: crate::client::Stage::Connect,
                     done: Vec::new(),
                 };
                 fx.push(Effect::Login(secret));
@@ -252,7 +252,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 return;
             }
             app.conn = Conn::Connecting {
-                stage: crate::worker::Stage::Connect,
+                stage: crate::client::Stage::Connect,
                 done: Vec::new(),
             };
             app.preview = None;
@@ -432,7 +432,7 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
     let path = app.save_dir.join(format!("popdoc-transcript-{stamp}.txt"));
-    let mut contents = crate::worker::log::header(&app.account, &started);
+    let mut contents = crate::client::log::header(&app.account, &started);
     for l in &app.transcript {
         contents.push_str(&l.render());
         contents.push('\n');
@@ -450,7 +450,7 @@ fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
 fn report_lines(app: &App) -> Option<Vec<String>> {
     let width = usize::from(app.width.saturating_sub(2)).max(1);
     let text = match app.report_source.as_ref()? {
-        Ok(r) => crate::check::render_text(r, Some(width)),
+        Ok(r) => crate::report::render_text(r, Some(width)),
         Err(sentence) => sentence.clone(),
     };
     let mut lines = Vec::new();
@@ -477,7 +477,7 @@ fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
     let path = app.save_dir.join(format!("popdoc-report-{stamp}.txt"));
     // A file is read at any width: not wrapped.
     let contents = match &app.report_source {
-        Some(Ok(r)) => crate::check::render_text(r, None),
+        Some(Ok(r)) => crate::report::render_text(r, None),
         _ => lines.join("\n") + "\n",
     };
     app.status(
@@ -714,7 +714,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             };
             if cancelled {
                 app.conn = Conn::Connecting {
-                    stage: crate::worker::Stage::Connect,
+                    stage: crate::client::Stage::Connect,
                     done: Vec::new(),
                 };
                 app.status(
@@ -776,7 +776,7 @@ fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 quit(app, fx);
             } else {
                 app.conn = Conn::Connecting {
-                    stage: crate::worker::Stage::Connect,
+                    stage: crate::client::Stage::Connect,
                     done: Vec::new(),
                 };
             }

@@ -10,25 +10,16 @@
 //! password or token. [`report_from_session`] builds the same report from
 //! an open session without any network traffic, for the TUI.
 
-pub mod cert;
 pub mod pop;
-pub mod report;
-pub mod session;
 pub mod smtp;
-pub mod stats;
-pub mod text;
-pub mod tls;
-pub mod uidl;
 
 use std::io::Write;
 
-pub use report::Report;
-pub use session::report_from_session;
-pub use text::render as render_text;
+pub use crate::report::{Report, render_text, report_from_session};
 
 use crate::account::Account;
 use crate::cli::{CheckArgs, ConnArgs};
-use report::{EXIT_OTHER, EXIT_USAGE};
+use crate::report::{EXIT_OTHER, EXIT_USAGE};
 
 /// Turns a POP3 account name or URL and the options into an [`Account`]
 /// (the config file's lookup, or [`ConnArgs::account`] for URLs only).
@@ -98,8 +89,8 @@ pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
     if let Some(path) = &args.transcript
         && let Err(e) = std::fs::write(path, transcript.as_bytes())
     {
-        report.problem(report::Problem::new(
-            report::Severity::Error,
+        report.problem(crate::report::Problem::new(
+            crate::report::Severity::Error,
             None,
             format!("could not write the transcript to {}: {e}", path.display()),
         ));

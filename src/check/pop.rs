@@ -8,22 +8,22 @@
 
 use std::time::Duration;
 
-use super::report::{
-    LoginInfo, Problem, Protocol, Report, RetrInfo, Severity, Source, Step, TopInfo,
-};
-use super::session::{
-    conn_samples, connection_info, describe_server, finish, mailbox_info, stage_samples,
-};
-use super::stats::{Samples, spread};
-use super::tls;
 use crate::account::Account;
+use crate::client::log::Clock;
+use crate::client::ops::{HEADER_LIMIT, Listing};
+use crate::client::transport::CertCheck;
+use crate::client::{Connection, Credentials, Error, Stage};
 use crate::pop3::Command;
 use crate::pop3::capa::Expire as CapaExpire;
 use crate::pop3::reply::{parse_scan_listing, parse_uid_listing};
-use crate::worker::log::Clock;
-use crate::worker::ops::{HEADER_LIMIT, Listing};
-use crate::worker::transport::CertCheck;
-use crate::worker::{Connection, Credentials, Error, Stage};
+use crate::report::session::{
+    conn_samples, connection_info, describe_server, finish, mailbox_info, stage_samples,
+};
+use crate::report::stats::{Samples, spread};
+use crate::report::tls;
+use crate::report::{
+    LoginInfo, Problem, Protocol, Report, RetrInfo, Severity, Source, Step, TopInfo,
+};
 
 /// What to do besides the standard steps.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ struct Run {
 
 /// Runs the check against `account`.
 pub async fn check(account: &Account, opts: &Options) -> Outcome {
-    let started = crate::util::rfc3339(super::cert::now()).unwrap_or_default();
+    let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
     report.runs_requested = opts.repeat.max(1);
     report.connection = connection_info(account);
@@ -479,15 +479,18 @@ fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
     let Some(last) = retrs.last() else { return };
     let first_byte: Vec<f64> = retrs
         .iter()
-        .map(|r| super::stats::ms(r.first_byte))
+        .map(|r| crate::report::stats::ms(r.first_byte))
         .collect();
-    let transfer: Vec<f64> = retrs.iter().map(|r| super::stats::ms(r.transfer)).collect();
+    let transfer: Vec<f64> = retrs
+        .iter()
+        .map(|r| crate::report::stats::ms(r.transfer))
+        .collect();
     let rate: Vec<f64> = retrs
         .iter()
         .filter(|r| !r.transfer.is_zero())
         .map(|r| (r.wire_bytes as f64 / r.transfer.as_secs_f64()).round())
         .collect();
-    let zero = super::report::Spread {
+    let zero = crate::report::Spread {
         min: 0.0,
         median: 0.0,
         max: 0.0,
@@ -533,7 +536,7 @@ fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
 
 /// Certificate details from a handshake that does not check the
 /// certificate; only the greeting, CAPA (and STLS) are exchanged.
-async fn unverified_details(account: &Account) -> Option<crate::worker::transport::TlsInfo> {
+async fn unverified_details(account: &Account) -> Option<crate::client::transport::TlsInfo> {
     let mut ep = account.endpoint();
     ep.cert = CertCheck::NoVerify;
     let mut conn = Connection::open(ep, account.timeout, &mut |_, _| {})

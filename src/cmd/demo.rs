@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::account::{Account, SecretSource};
+use crate::client::transport::Security;
 use crate::demo::{Faults, Mailbox, Server, ServerConfig, assets};
-use crate::worker::transport::Security;
 
 pub struct DemoOptions {
     pub slow: bool,

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::{CmdError, Progress};
 use crate::account::Account;
+use crate::client::ops::HEADER_LIMIT;
 use crate::mail::{Summary, summarize};
 use crate::util::fit;
-use crate::worker::ops::HEADER_LIMIT;
 
 #[derive(Debug, Serialize)]
 pub struct Entry {

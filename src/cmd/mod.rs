@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use crate::account::Account;
-use crate::worker::{Connection, Credentials, Error};
+use crate::client::{Connection, Credentials, Error};
 
 /// A failure of a command, as one sentence.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +77,7 @@ pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Conne
         secret,
         token,
     };
-    let mut on_stage = |stage: crate::worker::Stage, _: &[_]| {
+    let mut on_stage = |stage: crate::client::Stage, _: &[_]| {
         progress.show(&format!("{} {}…", account.host, stage.label()), true);
     };
     let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use super::{CmdError, Progress};
 use crate::account::Account;
+use crate::client::ops::HEADER_LIMIT;
 use crate::mail::summarize;
 use crate::store::{self, Collision, PendingFile, Saved};
 use crate::util::{human_duration, human_size};
-use crate::worker::ops::HEADER_LIMIT;
 
 pub struct Request {
     pub number: Option<u32>,

@@ -14,8 +14,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::account::{self, Account, SecretSource};
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Security, parse_fingerprint};
+use crate::client::conn::LoginMethod;
+use crate::client::transport::{CertCheck, Security, parse_fingerprint};
 
 /// Keys at the top level of the file.
 pub const TOP_KEYS: &[&str] = &["default", "accounts"];

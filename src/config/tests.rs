@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Security};
+use crate::client::conn::LoginMethod;
+use crate::client::transport::{CertCheck, Security};
 
 fn loc() -> Location {
     Location {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::keys::help_rows;
-use crate::worker::log::Dir;
+use crate::client::log::Dir;
 
 fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::new()

@@ -16,11 +16,11 @@ use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{Connection, Credentials, Stage};
-use super::error::Error;
-use super::log::{Clock, Line};
-use super::ops::{HEADER_LIMIT, Listing};
 use crate::account::Account;
+use crate::client::conn::{Connection, Credentials, Stage};
+use crate::client::error::Error;
+use crate::client::log::{Clock, Line};
+use crate::client::ops::{HEADER_LIMIT, Listing};
 use crate::mail::{Preview, Summary, preview, summarize};
 use crate::store::{Collision, PendingFile, Saved};
 
@@ -144,7 +144,7 @@ pub enum Event {
     Ended,
     /// The connection report as data (the UI renders it to its width), or
     /// a sentence saying why there is none.
-    Report(Result<Box<crate::check::Report>, String>),
+    Report(Result<Box<crate::report::Report>, String>),
 }
 
 pub struct Worker {
@@ -316,7 +316,7 @@ impl Worker {
             Request::Reset => self.reset().await,
             Request::Report => {
                 let report = match &self.conn {
-                    Some(conn) => Ok(Box::new(crate::check::report_from_session(
+                    Some(conn) => Ok(Box::new(crate::report::report_from_session(
                         conn,
                         &self.listing,
                         &self.account,

@@ -16,16 +16,16 @@ use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::reply::{Reply, ReplyError, ReplyReader};
-use crate::check::report::Step;
+use crate::client::log::{Dir, SessionLog, Timing};
+use crate::client::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::sasl::{Mechanism, SaslClient};
-use crate::worker::log::{Dir, SessionLog, Timing};
-use crate::worker::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
+use crate::report::Step;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpError {
     /// DNS, TCP or TLS (the transport's own sentence).
     #[error(transparent)]
-    Transport(#[from] crate::worker::Error),
+    Transport(#[from] crate::client::Error),
     #[error(
         "the server did not answer {command} within {secs} s. It may be overloaded or the connection stalled; try again, or raise --timeout."
     )]

@@ -14,16 +14,16 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::report::{
+use crate::client::conn::LoginMethod;
+use crate::client::log::Clock;
+use crate::client::transport::CertCheck;
+use crate::pop3::sasl::Mechanism;
+use crate::report::stats::Samples;
+use crate::report::{
     ConnectionInfo, LoginInfo, Problem, Protocol, Report, SendTest, Severity, SmtpInfo, Source,
     Step,
 };
-use super::stats::Samples;
-use super::{session::security_name, tls};
-use crate::pop3::sasl::Mechanism;
-use crate::worker::conn::LoginMethod;
-use crate::worker::log::Clock;
-use crate::worker::transport::CertCheck;
+use crate::report::{session::security_name, tls};
 use client::{SmtpConn, SmtpError};
 use target::obtain_secret;
 pub use target::{SendOptions, Target, is_smtp_url, target, valid_address};
@@ -90,7 +90,7 @@ pub struct Outcome {
 
 /// Runs the SMTP check `repeat` times.
 pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outcome {
-    let started = crate::util::rfc3339(super::cert::now()).unwrap_or_default();
+    let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Smtp, Source::Check, &t.label, started);
     report.runs_requested = repeat.max(1);
     report.connection = ConnectionInfo {
@@ -98,7 +98,7 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
         port: t.port,
         address: None,
         security: security_name(t.security).into(),
-        plaintext_by: (t.security == crate::worker::Security::Plaintext)
+        plaintext_by: (t.security == crate::client::Security::Plaintext)
             .then(|| "--plaintext".to_string()),
         user: t.user.clone(),
     };
@@ -173,14 +173,14 @@ async fn one_run(
         Ok(c) => c,
         Err(e) => {
             let step = match &e {
-                SmtpError::Transport(crate::worker::Error::Resolve { .. }) => Step::Dns,
-                SmtpError::Transport(crate::worker::Error::Tls { .. }) => Step::Tls,
+                SmtpError::Transport(crate::client::Error::Resolve { .. }) => Step::Dns,
+                SmtpError::Transport(crate::client::Error::Tls { .. }) => Step::Tls,
                 SmtpError::NoStarttls => Step::Starttls,
                 _ => current,
             };
             if first && step == Step::Tls {
                 let details = match &e {
-                    SmtpError::Transport(crate::worker::Error::Tls { .. }) => {
+                    SmtpError::Transport(crate::client::Error::Tls { .. }) => {
                         unverified_details(t).await
                     }
                     _ => None,
@@ -347,7 +347,7 @@ fn describe(conn: &SmtpConn, report: &mut Report) {
 
 /// Certificate details from a handshake that does not check the
 /// certificate; nothing but the greeting, EHLO and STARTTLS are exchanged.
-async fn unverified_details(t: &Target) -> Option<crate::worker::transport::TlsInfo> {
+async fn unverified_details(t: &Target) -> Option<crate::client::transport::TlsInfo> {
     let mut ep = t.endpoint();
     ep.cert = CertCheck::NoVerify;
     let mut conn = SmtpConn::open(ep, t.timeout, &mut |_| {}).await.ok()?;

@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use crate::account::{self, Account};
 use crate::cli::ConnArgs;
-use crate::worker::conn::LoginMethod;
-use crate::worker::transport::{CertCheck, Endpoint, Security};
+use crate::client::conn::LoginMethod;
+use crate::client::transport::{CertCheck, Endpoint, Security};
 
 /// Where and how to connect, from a URL and the shared options.
 #[derive(Debug, Clone)]

@@ -7,17 +7,17 @@
 
 use std::time::Duration;
 
-use super::report::{
+use super::model::{
     ConnectionInfo, Expire, LoginDelay, LoginInfo, MailboxInfo, MessageInfo, Problem, Protocol,
     Report, Severity, Source, Step,
 };
 use super::stats::Samples;
 use super::{tls, uidl};
 use crate::account::Account;
+use crate::client::ops::Listing;
+use crate::client::transport::Security;
+use crate::client::{Connection, Stage};
 use crate::pop3::capa::Expire as CapaExpire;
-use crate::worker::ops::Listing;
-use crate::worker::transport::Security;
-use crate::worker::{Connection, Stage};
 
 /// How many of the largest messages the report names.
 const LARGEST: usize = 5;
@@ -31,7 +31,7 @@ pub fn security_name(s: Security) -> &'static str {
     }
 }
 
-pub(super) fn connection_info(account: &Account) -> ConnectionInfo {
+pub(crate) fn connection_info(account: &Account) -> ConnectionInfo {
     ConnectionInfo {
         host: account.host.clone(),
         port: account.port,
@@ -48,7 +48,7 @@ pub(super) fn connection_info(account: &Account) -> ConnectionInfo {
 }
 
 /// Samples from stages completed before a failed open (no DNS/TCP split).
-pub(super) fn stage_samples(done: &[(Stage, Duration)]) -> Vec<(Step, Duration)> {
+pub(crate) fn stage_samples(done: &[(Stage, Duration)]) -> Vec<(Step, Duration)> {
     let mut out = Vec::new();
     let mut capa_seen = false;
     for (stage, d) in done {
@@ -69,7 +69,7 @@ pub(super) fn stage_samples(done: &[(Stage, Duration)]) -> Vec<(Step, Duration)>
 
 /// Every figure the connection recorded, in the order things happened:
 /// connect times, stages, and the per-command timings of the session log.
-pub(super) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
+pub(crate) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
     let mut out = vec![(Step::Dns, conn.times.dns), (Step::Tcp, conn.times.tcp)];
     let stls = conn.endpoint().security == Security::StartTls;
     if !stls {
@@ -117,7 +117,7 @@ pub(super) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
 
 /// The server section: greeting, CAPA before and after login, and what
 /// they say.
-pub(super) fn describe_server(conn: &Connection, report: &mut Report) {
+pub(crate) fn describe_server(conn: &Connection, report: &mut Report) {
     let s = &mut report.server;
     s.greeting = Some(conn.greeting.to_string());
     s.capabilities_before_login = conn.caps_before.as_ref().map(|c| c.raw.clone());
@@ -177,7 +177,7 @@ fn server_problems(report: &mut Report) {
 }
 
 /// Count, size, the largest messages and UIDL sanity of a listing.
-pub(super) fn mailbox_info(listing: &[Listing], uidl_supported: bool) -> MailboxInfo {
+pub(crate) fn mailbox_info(listing: &[Listing], uidl_supported: bool) -> MailboxInfo {
     let mut largest: Vec<&Listing> = listing.iter().collect();
     largest.sort_by(|a, b| b.size.cmp(&a.size).then(a.number.cmp(&b.number)));
     let bytes: u64 = listing.iter().map(|l| l.size).sum();
@@ -296,7 +296,7 @@ pub fn report_from_session(conn: &Connection, listing: &[Listing], account: &Acc
 }
 
 /// Problems derived from the sections, once, at the end.
-pub(super) fn finish(report: &mut Report) {
+pub(crate) fn finish(report: &mut Report) {
     uidl_problems(report);
     server_problems(report);
 }

@@ -4,9 +4,9 @@
 //! POP3 and SMTP checks; no I/O.
 
 use super::cert;
-use super::report::{Problem, Report, Severity, Step, TlsReport};
-use crate::worker::Error;
-use crate::worker::transport::{CertCheck, TlsInfo};
+use super::model::{Problem, Report, Severity, Step, TlsReport};
+use crate::client::Error;
+use crate::client::transport::{CertCheck, TlsInfo};
 
 /// Fills `report.tls` from a finished handshake and adds its warnings.
 pub fn describe(info: &TlsInfo, check: &CertCheck, report: &mut Report) {

@@ -4,7 +4,7 @@
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::report::CertSummary;
+use super::model::CertSummary;
 
 /// A certificate expiring within this many days gets a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -17,7 +17,7 @@ pub fn summarize(der: &[u8], now: i64) -> Result<CertSummary, String> {
         .map_err(|e| format!("the server's certificate could not be read: {e}"))?;
     let not_before = cert.validity().not_before.timestamp();
     let not_after = cert.validity().not_after.timestamp();
-    let names = crate::worker::verify::certificate_names(der);
+    let names = crate::client::verify::certificate_names(der);
     Ok(CertSummary {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Protocol, Report, Severity, Source, Step};
+use super::model::{Protocol, Report, Severity, Source, Step};
 use crate::util::human_size;
 
 /// Width of the label column.
@@ -483,7 +483,7 @@ fn problems(out: &mut Text, r: &Report) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::check::report::{Problem, Step};
+    use crate::report::{Problem, Step};
 
     #[test]
     fn wraps_and_cleans() {
@@ -524,7 +524,7 @@ pub(crate) mod tests {
     /// A report from a session with long UIDLs in the Largest table and
     /// long sentences, as the TUI's `i` shows.
     pub(crate) fn wide_report() -> Report {
-        use crate::check::report::{MailboxInfo, MessageInfo};
+        use crate::report::{MailboxInfo, MessageInfo};
         let mut r = Report::new(
             Protocol::Pop3,
             Source::Session,

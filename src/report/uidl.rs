@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::report::{DuplicateUidl, UidlReport};
-use crate::worker::ops::Listing;
+use super::model::{DuplicateUidl, UidlReport};
+use crate::client::ops::Listing;
 
 /// The longest unique-id RFC 1939 allows.
 pub const MAX_UIDL: usize = 70;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::report::{Spread, Step, TimingRow};
+use super::model::{Spread, Step, TimingRow};
 
 /// The spread of `values`; None when there are none. The median of an
 /// even count is the mean of the middle two.
