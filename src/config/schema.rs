@@ -127,7 +127,7 @@ pub fn read(
             other => {
                 let mut message = format!(
                     "unknown key \"{}\" at the top level; allowed: {}",
-                    crate::mail::clean(other),
+                    crate::pop3::text::stripped(other),
                     TOP_KEYS.join(", ")
                 );
                 if ACCOUNT_KEYS.contains(&other) {
@@ -258,7 +258,7 @@ fn read_account(
                 key.span(),
                 format!(
                     "unknown key \"{}\" in {section}{hint}; allowed: {}",
-                    crate::mail::clean(k),
+                    crate::pop3::text::stripped(k),
                     ACCOUNT_KEYS.join(", ")
                 ),
             ));
@@ -581,7 +581,7 @@ fn choice(
                 value.span(),
                 format!(
                     "\"{key}\" must be one of {list}, not \"{}\"",
-                    crate::mail::clean(s)
+                    crate::pop3::text::stripped(s)
                 ),
             )
         })
@@ -658,13 +658,13 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.contains("://") {
         return Err(format!(
             "the account name \"{}\" contains \"://\", so it would be taken for a URL; choose another name",
-            crate::mail::clean(name)
+            crate::pop3::text::stripped(name)
         ));
     }
     if name.starts_with('-') || name.chars().any(char::is_control) {
         return Err(format!(
             "the account name \"{}\" cannot be typed as an argument; use letters, digits, '.', '_' or '-' (not first)",
-            crate::mail::clean(name)
+            crate::pop3::text::stripped(name)
         ));
     }
     Ok(())
@@ -679,7 +679,7 @@ fn show_name(name: &str) -> String {
     {
         name.to_string()
     } else {
-        format!("\"{}\"", crate::mail::clean(name))
+        format!("\"{}\"", crate::pop3::text::stripped(name))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod reader;
 pub mod reply;
 pub mod sasl;
 pub mod stuff;
+pub mod text;
 
 pub use capa::Capabilities;
 pub use command::Command;

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Protocol, Report, Severity, Source, Step};
+use crate::pop3::text::marked;
 use crate::util::human_size;
 
 /// Width of the label column.
@@ -52,20 +53,20 @@ impl Text {
     /// is too long (a value that fits keeps its spacing).
     fn field(&mut self, label: &str, value: &str) {
         let indent = 2 + LABEL + 1;
-        let value = clean(value);
+        let value = marked(value);
         let lines = match self.width.map(|w| w.saturating_sub(indent).max(MIN_TEXT)) {
             Some(width) if value.chars().count() > width => wrap(&value, width),
             _ => vec![value],
         };
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
-                let _ = writeln!(self.s, "  {:<LABEL$} {line}", clean(label));
+                let _ = writeln!(self.s, "  {:<LABEL$} {line}", marked(label));
             } else {
                 let _ = writeln!(self.s, "{:indent$}{line}", "");
             }
         }
         if lines.is_empty() {
-            let _ = writeln!(self.s, "  {}", clean(label));
+            let _ = writeln!(self.s, "  {}", marked(label));
         }
     }
 
@@ -84,7 +85,7 @@ impl Text {
         let width = self.width.map_or(usize::MAX, |w| {
             w.saturating_sub(indent + first.len()).max(MIN_TEXT)
         });
-        let lines = wrap(&clean(text), width);
+        let lines = wrap(&marked(text), width);
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
                 let _ = writeln!(self.s, "{:indent$}{first}{line}", "");
@@ -93,13 +94,6 @@ impl Text {
             }
         }
     }
-}
-
-/// Control characters (escape sequences included) become `?`.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 /// Greedy word wrap; words longer than the width stay whole.
@@ -486,10 +480,10 @@ pub(crate) mod tests {
     use crate::report::{Problem, Step};
 
     #[test]
-    fn wraps_and_cleans() {
+    fn wraps_and_marks() {
         assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
         assert_eq!(wrap("", 10), vec![""]);
-        assert_eq!(clean("ok\x1b[31m\x07"), "ok?[31m?");
+        assert_eq!(marked("ok\x1b[31m\x07"), "ok?[31m?");
     }
 
     #[test]

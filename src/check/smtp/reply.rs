@@ -6,7 +6,7 @@
 //! Sans-I/O: no sockets, no clocks. Text is kept printable (control
 //! characters become `?`).
 
-use crate::pop3::reply::printable;
+use crate::pop3::text::printable;
 
 /// Longest reply line accepted, CRLF included. RFC 5321 §4.5.3.1.5 says
 /// 512; real servers send longer EHLO lines, so allow generous slack.
