@@ -38,10 +38,6 @@ impl Reply {
         (200..300).contains(&self.code)
     }
 
-    pub fn intermediate(&self) -> bool {
-        (300..400).contains(&self.code)
-    }
-
     /// The enhanced status code (RFC 3463) at the start of the first
     /// line, e.g. `5.7.8`.
     pub fn enhanced(&self) -> Option<&str> {
