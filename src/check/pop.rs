@@ -80,11 +80,7 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
             return Outcome { report, transcript };
         }
     };
-    let creds = Credentials {
-        user: account.user.clone(),
-        secret,
-        token,
-    };
+    let creds = account.credentials(secret, token);
     let mut samples = Samples::default();
     let mut retrs = Vec::new();
     let runs = opts.repeat.max(1);
@@ -112,15 +108,7 @@ fn open_step(stage: Stage, e: &Error) -> Step {
     match e {
         Error::Resolve { .. } => Step::Dns,
         Error::Tls { .. } | Error::CaFile { .. } => Step::Tls,
-        _ => match stage {
-            Stage::Connect => Step::Tcp,
-            Stage::Tls => Step::Tls,
-            Stage::Greeting => Step::Greeting,
-            Stage::Capa => Step::Capa,
-            Stage::Stls => Step::Stls,
-            Stage::Login => Step::Login,
-            Stage::CapaAfterLogin => Step::CapaAfterLogin,
-        },
+        _ => Step::from(stage),
     }
 }
 
