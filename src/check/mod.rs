@@ -21,6 +21,13 @@ use crate::account::Account;
 use crate::cli::{CheckArgs, ConnArgs};
 use crate::report::{EXIT_OTHER, EXIT_USAGE};
 
+/// A finished check (POP3 or SMTP): the report and the transcript of
+/// every run.
+pub struct Diagnosis {
+    pub report: Report,
+    pub transcript: String,
+}
+
 /// Turns a POP3 account name or URL and the options into an [`Account`]
 /// (the config file's lookup, or [`ConnArgs::account`] for URLs only).
 pub type Resolve<'a> = dyn Fn(&str, &ConnArgs) -> Result<Account, String> + Sync + 'a;

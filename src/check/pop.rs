@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use super::Diagnosis;
 use crate::account::Account;
 use crate::client::log::Clock;
 use crate::client::ops::{HEADER_LIMIT, Listing};
@@ -34,12 +35,6 @@ pub struct Options {
     pub repeat: u32,
 }
 
-/// A finished check: the report and the transcript of every run.
-pub struct Outcome {
-    pub report: Report,
-    pub transcript: String,
-}
-
 /// One RETR's figures.
 #[derive(Debug, Clone, Copy)]
 struct RetrSample {
@@ -59,7 +54,7 @@ struct Run {
 }
 
 /// Runs the check against `account`.
-pub async fn check(account: &Account, opts: &Options) -> Outcome {
+pub async fn check(account: &Account, opts: &Options) -> Diagnosis {
     let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
     report.runs_requested = opts.repeat.max(1);
@@ -77,7 +72,7 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
                 message.clone(),
             ));
             report.fail(Some(Step::Login), message);
-            return Outcome { report, transcript };
+            return Diagnosis { report, transcript };
         }
     };
     let creds = account.credentials(secret, token);
@@ -100,7 +95,7 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     report.timings = samples.rows();
     fill_retr(&mut report, &retrs);
     finish(&mut report);
-    Outcome { report, transcript }
+    Diagnosis { report, transcript }
 }
 
 /// The stage that failed, from the stage under way and the error.

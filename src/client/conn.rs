@@ -13,7 +13,7 @@ use super::log::{Dir, SessionLog, Timing};
 use super::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::reply::apop_timestamp;
 use crate::pop3::sasl::{Mechanism, SaslClient};
-use crate::pop3::{Capabilities, Command, Event, Expect, Reader, Status};
+use crate::pop3::{Capabilities, Command, Expect, ReadEvent, Reader, Status};
 
 const READ_BUF: usize = 64 * 1024;
 /// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
@@ -440,7 +440,7 @@ impl Connection {
                 ok: None,
             };
             match event {
-                Event::Continuation(payload) => {
+                ReadEvent::Continuation(payload) => {
                     self.log.push(
                         Dir::Received,
                         format!("+ {}", String::from_utf8_lossy(&payload)),
@@ -451,7 +451,7 @@ impl Connection {
                         detail: e.to_string(),
                     })?;
                 }
-                Event::Status(status) => {
+                ReadEvent::Status(status) => {
                     self.log.push_timed(
                         Dir::Received,
                         status.to_string(),

@@ -12,7 +12,10 @@ pub mod text;
 
 pub use capa::Capabilities;
 pub use command::Command;
-pub use reader::{Event, Expect, ProtocolError, Reader};
+/// The reader's event under its old name, only until `client/engine.rs`
+/// (being reworked for the pipeline) says `ReadEvent`; then remove this.
+pub use reader::ReadEvent as Event;
+pub use reader::{Expect, ProtocolError, ReadEvent, Reader};
 pub use reply::{RespCode, Status};
 
 #[cfg(test)]
