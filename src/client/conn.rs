@@ -70,6 +70,22 @@ impl LoginMethod {
             other => Mechanism::from_name(other).map(LoginMethod::Sasl),
         }
     }
+
+    /// How the config file writes the method (one of the names [`parse`]
+    /// takes).
+    ///
+    /// [`parse`]: LoginMethod::parse
+    pub fn config_name(self) -> &'static str {
+        match self {
+            LoginMethod::Auto => "auto",
+            LoginMethod::UserPass => "user",
+            LoginMethod::Apop => "apop",
+            LoginMethod::Sasl(Mechanism::Plain) => "plain",
+            LoginMethod::Sasl(Mechanism::Login) => "login",
+            LoginMethod::Sasl(Mechanism::XOAuth2) => "xoauth2",
+            LoginMethod::Sasl(Mechanism::OAuthBearer) => "oauthbearer",
+        }
+    }
 }
 
 /// Who logs in, with what.

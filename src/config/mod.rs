@@ -7,7 +7,9 @@
 //! the file and the line. This module reads the file and the environment;
 //! it never prompts, connects, or reads a secret (see `secret`).
 
+mod names;
 pub mod schema;
+mod value;
 
 use std::path::{Path, PathBuf};
 
