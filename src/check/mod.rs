@@ -11,6 +11,7 @@
 //! an open session without any network traffic, for the TUI.
 
 pub mod pop;
+mod retr;
 pub mod smtp;
 
 use std::io::Write;
