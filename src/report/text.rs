@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::model::{Protocol, Report, Severity, Source, Step};
 use crate::pop3::text::marked;
-use crate::util::human_size;
+use crate::util::{human_size, wrap_words};
 
 /// Width of the label column.
 const LABEL: usize = 18;
@@ -55,7 +55,7 @@ impl Text {
         let indent = 2 + LABEL + 1;
         let value = marked(value);
         let lines = match self.width.map(|w| w.saturating_sub(indent).max(MIN_TEXT)) {
-            Some(width) if value.chars().count() > width => wrap(&value, width),
+            Some(width) if value.chars().count() > width => wrap_words(&value, width),
             _ => vec![value],
         };
         for (i, line) in lines.iter().enumerate() {
@@ -85,7 +85,7 @@ impl Text {
         let width = self.width.map_or(usize::MAX, |w| {
             w.saturating_sub(indent + first.len()).max(MIN_TEXT)
         });
-        let lines = wrap(&marked(text), width);
+        let lines = wrap_words(&marked(text), width);
         for (i, line) in lines.iter().enumerate() {
             if i == 0 {
                 let _ = writeln!(self.s, "{:indent$}{first}{line}", "");
@@ -94,26 +94,6 @@ impl Text {
             }
         }
     }
-}
-
-/// Greedy word wrap; words longer than the width stay whole.
-fn wrap(s: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in s.split(' ').filter(|w| !w.is_empty()) {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -5,9 +5,7 @@ use super::*;
 use crate::report::{Problem, Step};
 
 #[test]
-fn wraps_and_marks() {
-    assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
-    assert_eq!(wrap("", 10), vec![""]);
+fn marks_control_characters() {
     assert_eq!(marked("ok\x1b[31m\x07"), "ok?[31m?");
 }
 
