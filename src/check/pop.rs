@@ -97,14 +97,7 @@ fn open_step(stage: Stage, e: &Error) -> Step {
 
 /// Records a failure: the error sentence, and the response code explained.
 fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
-    let runs = report.runs_requested;
-    let prefix = if runs > 1 {
-        format!("run {run} of {runs}: ")
-    } else {
-        String::new()
-    };
-    let message = format!("{prefix}{e}");
-    let mut p = Problem::new(Severity::Error, Some(step), message.clone());
+    let mut p = report.run_failure(step, run, e);
     if let Some(code) = e.status().and_then(|s| s.code.as_ref()) {
         p.response_code = Some(code.to_string());
         p.explanation = Some(code.explain().to_string());
@@ -116,8 +109,7 @@ fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
             ));
         }
     }
-    report.problem(p);
-    report.fail(Some(step), message);
+    report.fail_with(p);
 }
 
 async fn one_run(

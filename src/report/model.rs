@@ -441,6 +441,26 @@ impl Report {
         self.problems.push(p);
     }
 
+    /// The problem for an error that ended run `run` at `step`; with
+    /// several runs, the sentence says which run. Record it with
+    /// [`Report::fail_with`] once its code is filled in.
+    pub fn run_failure(&self, step: Step, run: u32, error: &dyn std::fmt::Display) -> Problem {
+        let runs = self.runs_requested;
+        let message = if runs > 1 {
+            format!("run {run} of {runs}: {error}")
+        } else {
+            error.to_string()
+        };
+        Problem::new(Severity::Error, Some(step), message)
+    }
+
+    /// Records `p` as a problem and as the failure that ended the check.
+    pub fn fail_with(&mut self, p: Problem) {
+        let (stage, message) = (p.stage, p.message.clone());
+        self.problem(p);
+        self.fail(stage, message);
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }

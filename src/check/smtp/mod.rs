@@ -137,20 +137,12 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Diagn
 }
 
 fn record_failure(report: &mut Report, step: Step, e: &SmtpError, run: u32) {
-    let runs = report.runs_requested;
-    let prefix = if runs > 1 {
-        format!("run {run} of {runs}: ")
-    } else {
-        String::new()
-    };
-    let message = format!("{prefix}{e}");
-    let mut p = Problem::new(Severity::Error, Some(step), message.clone());
+    let mut p = report.run_failure(step, run, e);
     if let Some(reply) = e.reply() {
         p.response_code = Some(reply.code_text());
         p.explanation = reply.explain().map(str::to_string);
     }
-    report.problem(p);
-    report.fail(Some(step), message);
+    report.fail_with(p);
 }
 
 async fn one_run(

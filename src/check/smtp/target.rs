@@ -29,14 +29,10 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where to connect: the account's endpoint (the same host, port,
+    /// security, certificate check and connect timeout as the fields).
     pub fn endpoint(&self) -> Endpoint {
-        Endpoint {
-            host: self.host.clone(),
-            port: self.port,
-            security: self.security,
-            cert: self.cert.clone(),
-            connect_timeout: self.connect_timeout,
-        }
+        self.account.endpoint()
     }
 }
 
