@@ -1,6 +1,7 @@
 //! POP3 protocol core (sans-I/O): commands, replies, the incremental
-//! reader, CAPA and SASL. Bytes in, bytes out; no sockets, no tokio, no
-//! clocks, no UI.
+//! reader, CAPA and SASL, and the one sanitiser for outside text on a
+//! terminal (`text`). Bytes in, bytes out; no sockets, no tokio, no
+//! clocks, no UI, nothing else of popdoc.
 
 pub mod capa;
 pub mod command;
