@@ -1,9 +1,10 @@
 //! POP3 protocol core (sans-I/O): commands, replies, the incremental
-//! reader, CAPA and SASL. Bytes in, bytes out; no sockets, no tokio, no
-//! clocks, no UI.
+//! reader, the pipeline window, CAPA and SASL. Bytes in, bytes out; no
+//! sockets, no tokio, no clocks, no UI.
 
 pub mod capa;
 pub mod command;
+pub mod pipeline;
 pub mod reader;
 pub mod reply;
 pub mod sasl;
@@ -14,5 +15,7 @@ pub use command::Command;
 pub use reader::{Event, Expect, ProtocolError, Reader};
 pub use reply::{RespCode, Status};
 
+#[cfg(test)]
+mod pipeline_tests;
 #[cfg(test)]
 mod tests;
