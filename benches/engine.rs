@@ -7,7 +7,7 @@
 //! Run with `cargo bench --bench engine`. The Dovecot parts need Dovecot
 //! (see README); without it they are skipped with a note.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::process::{Command, Stdio};
