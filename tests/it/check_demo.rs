@@ -2,9 +2,9 @@
 //! faults and against a scripted peer; `report_from_session` on an open
 //! connection, which must send nothing.
 
-use crate::support::cli;
-
-use crate::support::report::{json, popdoc, stages, text};
+use crate::support::cli::{Run, popdoc};
+use crate::support::demo;
+use crate::support::report::{json, stages, text};
 
 use crate::support::certs;
 
@@ -32,19 +32,11 @@ fn messages() -> Vec<Vec<u8>> {
 }
 
 async fn server_with(config: ServerConfig) -> Server {
-    Server::start(config, Mailbox::from_messages(messages()))
-        .await
-        .unwrap()
+    demo::start_with(config, Mailbox::from_messages(messages())).await
 }
 
 async fn server(faults: Faults) -> Server {
-    server_with(ServerConfig {
-        user: "ann".into(),
-        password: PASSWORD.into(),
-        faults,
-        ..Default::default()
-    })
-    .await
+    demo::start("ann", PASSWORD, faults, Mailbox::from_messages(messages())).await
 }
 
 fn url(port: u16) -> String {
@@ -60,11 +52,9 @@ async fn healthy_server_text_and_json() {
     })
     .await;
     let u = url(s.port());
-    let out = popdoc(
-        &["check", "--json", "--plaintext", "--retr", "3", &u],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--plaintext", "--retr", "3", &u]).password(PASSWORD))
+            .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["format"], 1);
@@ -142,7 +132,7 @@ async fn healthy_server_text_and_json() {
     assert!(received.iter().any(|l| l == "RETR 3"), "{received:?}");
     assert!(received.iter().all(|l| !l.starts_with("DELE")));
 
-    let out = popdoc(&["check", "--plaintext", &u], PASSWORD).await;
+    let out = popdoc(Run::new(&["check", "--plaintext", &u]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(0));
     let t = text(&out);
     for section in [
@@ -168,7 +158,7 @@ async fn in_use_is_explained_and_fails_at_login() {
         ..Default::default()
     })
     .await;
-    let out = popdoc(&["check", "--plaintext", &url(s.port())], PASSWORD).await;
+    let out = popdoc(Run::new(&["check", "--plaintext", &url(s.port())]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(4));
     let t = text(&out);
     assert!(t.contains("FAILED at login (exit status 4)"), "{t}");
@@ -180,11 +170,9 @@ async fn in_use_is_explained_and_fails_at_login() {
     // The report still shows what came before the failure.
     assert!(t.contains("Greeting"), "{t}");
 
-    let out = popdoc(
-        &["check", "--json", "--plaintext", &url(s.port())],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--plaintext", &url(s.port())]).password(PASSWORD))
+            .await;
     let v = json(&out);
     assert_eq!(v["failed_stage"], "login");
     assert_eq!(v["login"]["ok"], false);
@@ -205,11 +193,9 @@ async fn login_delay_refusal_is_explained() {
         ..Default::default()
     })
     .await;
-    let out = popdoc(
-        &["check", "--json", "--plaintext", &url(s.port())],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--plaintext", &url(s.port())]).password(PASSWORD))
+            .await;
     assert_eq!(out.status.code(), Some(4));
     let v = json(&out);
     assert_eq!(v["login"]["response_code"], "LOGIN-DELAY");
@@ -227,15 +213,15 @@ async fn a_stall_names_the_stage_that_timed_out() {
     })
     .await;
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--plaintext",
             "--timeout",
             "1",
             &url(s.port()),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(5));
@@ -252,8 +238,7 @@ async fn a_stall_names_the_stage_that_timed_out() {
     })
     .await;
     let out = popdoc(
-        &["check", "--plaintext", "--timeout", "1", &url(s.port())],
-        PASSWORD,
+        Run::new(&["check", "--plaintext", "--timeout", "1", &url(s.port())]).password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(3));
@@ -268,11 +253,9 @@ async fn no_capa_is_noted_but_not_a_failure() {
         ..Default::default()
     })
     .await;
-    let out = popdoc(
-        &["check", "--json", "--plaintext", &url(s.port())],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--plaintext", &url(s.port())]).password(PASSWORD))
+            .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["server"]["capabilities_before_login"], Value::Null);
@@ -295,15 +278,15 @@ async fn a_dropped_retr_fails_with_exit_6() {
     })
     .await;
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--plaintext",
             "--retr",
             "3",
             &url(s.port()),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(6));
@@ -315,8 +298,7 @@ async fn a_dropped_retr_fails_with_exit_6() {
     assert_eq!(v["mailbox"]["messages"], 3);
 
     let out = popdoc(
-        &["check", "--plaintext", "--retr", "9", &url(s.port())],
-        PASSWORD,
+        Run::new(&["check", "--plaintext", "--retr", "9", &url(s.port())]).password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(6));
@@ -335,15 +317,15 @@ async fn expire_zero_skips_retr_so_nothing_is_deleted() {
     })
     .await;
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--plaintext",
             "--retr",
             "1",
             &url(s.port()),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
@@ -357,7 +339,7 @@ async fn expire_zero_skips_retr_so_nothing_is_deleted() {
 async fn repeat_gives_min_median_max_over_runs() {
     let s = server(Faults::default()).await;
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--plaintext",
@@ -366,8 +348,8 @@ async fn repeat_gives_min_median_max_over_runs() {
             "--retr",
             "2",
             &url(s.port()),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -390,8 +372,7 @@ async fn repeat_gives_min_median_max_over_runs() {
         .count();
     assert_eq!(logins, 3, "one login per run");
     let out = popdoc(
-        &["check", "--plaintext", "--repeat", "2", &url(s.port())],
-        PASSWORD,
+        Run::new(&["check", "--plaintext", "--repeat", "2", &url(s.port())]).password(PASSWORD),
     )
     .await;
     let t = text(&out);
@@ -413,7 +394,7 @@ async fn the_password_never_appears_anywhere() {
             }
             let u = url(s.port());
             args.push(&u);
-            let out = popdoc(&args, password).await;
+            let out = popdoc(Run::new(&args).password(password)).await;
             assert_eq!(out.status.code(), Some(code));
             let transcript = std::fs::read_to_string(&tr).unwrap();
             assert!(transcript.contains("AUTH PLAIN ***"), "{transcript}");
@@ -436,40 +417,39 @@ async fn the_password_never_appears_anywhere() {
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_errors_exit_2() {
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "pop3s://a@127.0.0.1:1",
             "--send-test",
             "x@y",
             "--from",
             "a@b",
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--send-test is for SMTP"));
-    let out = popdoc(&["check", "imap://a@h"], PASSWORD).await;
+    let out = popdoc(Run::new(&["check", "imap://a@h"]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(2));
-    let out = popdoc(
-        &["check", "smtp://h", "--send-test", "b@example.net"],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "smtp://h", "--send-test", "b@example.net"]).password(PASSWORD))
+            .await;
     assert_eq!(out.status.code(), Some(2), "--send-test needs --from");
     let out = popdoc(
-        &["check", "smtp://h", "--send-test", "b c@x", "--from", "a@b"],
-        PASSWORD,
+        Run::new(&["check", "smtp://h", "--send-test", "b c@x", "--from", "a@b"])
+            .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an e-mail address"));
-    let out = popdoc(&["check", "smtp://h", "--retr", "1"], PASSWORD).await;
+    let out = popdoc(Run::new(&["check", "smtp://h", "--retr", "1"]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(2));
-    let out = popdoc(&["check", "--repeat", "0", "pop3s://a@h"], PASSWORD).await;
+    let out = popdoc(Run::new(&["check", "--repeat", "0", "pop3s://a@h"]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(2));
     // Nothing listens on port 1: a connection failure, exit 3.
-    let out = popdoc(&["check", "--json", "pop3s://a@127.0.0.1:1"], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "pop3s://a@127.0.0.1:1"]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(json(&out)["failed_stage"], "tcp");
 }
@@ -508,7 +488,8 @@ async fn scripted_peer() -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn uidl_problems_are_reported() {
     let port = scripted_peer().await;
-    let out = popdoc(&["check", "--json", "--plaintext", &url(port)], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--plaintext", &url(port)]).password(PASSWORD)).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v = json(&out);
     let u = &v["mailbox"]["uidl"];
@@ -626,13 +607,11 @@ async fn an_account_from_the_config_file() {
         ),
     )
     .unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(["check", "--json", "--config", cfg.to_str().unwrap(), "shop"])
-        .env("CHECK_TEST_PW", PASSWORD)
-        .env_remove("POPDOC_PASSWORD")
-        .output()
-        .await
-        .unwrap();
+    let out = popdoc(
+        Run::new(&["check", "--json", "--config", cfg.to_str().unwrap(), "shop"])
+            .env("CHECK_TEST_PW", PASSWORD),
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -644,11 +623,9 @@ async fn an_account_from_the_config_file() {
     assert_eq!(v["connection"]["user"], "ann");
     assert_eq!(v["mailbox"]["messages"], 3);
 
-    let out = popdoc(
-        &["check", "--config", cfg.to_str().unwrap(), "nope"],
-        PASSWORD,
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--config", cfg.to_str().unwrap(), "nope"]).password(PASSWORD))
+            .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account \"nope\""));
 }
@@ -659,7 +636,7 @@ async fn an_account_from_the_config_file() {
 async fn no_password_is_one_coherent_failure() {
     // No password anywhere and no terminal to ask on; nothing listens on
     // port 1, and the check must not even try.
-    let out = cli::popdoc(cli::Run::new(&[
+    let out = popdoc(Run::new(&[
         "check",
         "--plaintext",
         "pop3://ann@127.0.0.1:1",
@@ -718,14 +695,14 @@ async fn lying_list_peer() -> u16 {
 async fn a_retr_size_that_differs_from_list_is_a_problem() {
     let port = lying_list_peer().await;
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--plaintext",
             "--retr",
             "1",
             &format!("pop3://ann@127.0.0.1:{port}"),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     let t = text(&out);

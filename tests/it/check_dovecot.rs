@@ -2,7 +2,8 @@
 //! its CA, STLS with a pinned certificate, a wrong password, an unknown
 //! certificate, `--retr` and `--repeat`.
 
-use crate::support::report::{json, popdoc, text};
+use crate::support::cli::{Run, popdoc};
+use crate::support::report::{json, text};
 
 use crate::support::dovecot::Dovecot;
 use crate::support::mailgen;
@@ -37,7 +38,7 @@ async fn pop3s_with_retr_and_repeat() {
     let dir = tempfile::tempdir().unwrap();
     let tr = dir.path().join("t.txt");
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--ca-file",
@@ -49,8 +50,8 @@ async fn pop3s_with_retr_and_repeat() {
             "--transcript",
             tr.to_str().unwrap(),
             &url,
-        ],
-        "dove-Pass-31",
+        ])
+        .password("dove-Pass-31"),
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -111,7 +112,7 @@ async fn pop3s_with_retr_and_repeat() {
     assert_eq!(user.message_files().len(), 7);
 
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--ca-file",
             &ca,
@@ -120,8 +121,8 @@ async fn pop3s_with_retr_and_repeat() {
             "--repeat",
             "3",
             &url,
-        ],
-        "dove-Pass-31",
+        ])
+        .password("dove-Pass-31"),
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
@@ -144,11 +145,9 @@ async fn stls_with_a_pinned_certificate() {
     user.store(&[b"Subject: a\r\n\r\nhello\r\n".as_slice()]);
     let url = format!("pop3://dave@127.0.0.1:{}", d.plain_port());
     let fp = d.fingerprint();
-    let out = popdoc(
-        &["check", "--json", "--fingerprint", &fp, &url],
-        "pin-Pass-77",
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--json", "--fingerprint", &fp, &url]).password("pin-Pass-77"))
+            .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["connection"]["security"], "starttls");
@@ -162,7 +161,8 @@ async fn stls_with_a_pinned_certificate() {
     assert!(!before.contains("STLS"), "{before}");
     assert_eq!(v["mailbox"]["messages"], 1);
 
-    let out = popdoc(&["check", "--fingerprint", &fp, &url], "pin-Pass-77").await;
+    let out =
+        popdoc(Run::new(&["check", "--fingerprint", &fp, &url]).password("pin-Pass-77")).await;
     let t = text(&out);
     assert!(t.contains("STLS (plain connection, then TLS)"), "{t}");
     assert!(t.contains("yes (pinned fingerprint)"), "{t}");
@@ -177,15 +177,15 @@ async fn wrong_password_fails_at_login_with_auth_explained() {
     let dir = tempfile::tempdir().unwrap();
     let tr = dir.path().join("t.txt");
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--ca-file",
             &ca,
             "--transcript",
             tr.to_str().unwrap(),
             &url,
-        ],
-        "wrong-Pass-2",
+        ])
+        .password("wrong-Pass-2"),
     )
     .await;
     assert_eq!(out.status.code(), Some(4));
@@ -210,7 +210,7 @@ async fn an_untrusted_certificate_is_described_anyway() {
     let Some(d) = Dovecot::start() else { return };
     d.add_user("fred", "fred-Pass-5");
     let url = format!("pop3s://fred@127.0.0.1:{}", d.pop3s_port());
-    let out = popdoc(&["check", "--json", &url], "fred-Pass-5").await;
+    let out = popdoc(Run::new(&["check", "--json", &url]).password("fred-Pass-5")).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["failed_stage"], "tls");

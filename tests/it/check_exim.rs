@@ -3,7 +3,8 @@
 //! queue id checked against Exim's queue, refusals explained, and against
 //! scripted peers: no STARTTLS (no credentials sent) and a stalled command.
 
-use crate::support::report::{json, popdoc, stages, text};
+use crate::support::cli::{Run, popdoc};
+use crate::support::report::{json, stages, text};
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,7 @@ async fn starttls_auth_and_a_test_message() {
     let dir = tempfile::tempdir().unwrap();
     let tr = dir.path().join("t.txt");
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--ca-file",
@@ -31,8 +32,8 @@ async fn starttls_auth_and_a_test_message() {
             "--from",
             "alice@example.org",
             &url,
-        ],
-        smtp::PASSWORD,
+        ])
+        .password(smtp::PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), s.log());
@@ -114,8 +115,7 @@ async fn starttls_auth_and_a_test_message() {
     }
 
     let out = popdoc(
-        &["check", "--ca-file", ca.to_str().unwrap(), &url],
-        smtp::PASSWORD,
+        Run::new(&["check", "--ca-file", ca.to_str().unwrap(), &url]).password(smtp::PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
@@ -135,7 +135,7 @@ async fn smtps_with_xoauth2_and_login() {
     let fp = s.fingerprint();
     let cmd = format!("echo {}", smtp::TOKEN);
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--fingerprint",
@@ -143,8 +143,8 @@ async fn smtps_with_xoauth2_and_login() {
             "--oauth-token-command",
             &cmd,
             &url,
-        ],
-        "unused",
+        ])
+        .password("unused"),
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out), s.log());
@@ -156,7 +156,7 @@ async fn smtps_with_xoauth2_and_login() {
     assert!(!text(&out).contains(smtp::TOKEN));
 
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--fingerprint",
@@ -164,8 +164,8 @@ async fn smtps_with_xoauth2_and_login() {
             "--login",
             "login",
             &url,
-        ],
-        smtp::PASSWORD,
+        ])
+        .password(smtp::PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -177,7 +177,8 @@ async fn refusals_are_explained_with_their_stage() {
     let Some(s) = SmtpServer::start() else { return };
     let fp = s.fingerprint();
     let url = format!("smtps://{}@127.0.0.1:{}", smtp::USER, s.smtps_port());
-    let out = popdoc(&["check", "--fingerprint", &fp, &url], "wrong-Pass-5").await;
+    let out =
+        popdoc(Run::new(&["check", "--fingerprint", &fp, &url]).password("wrong-Pass-5")).await;
     assert_eq!(out.status.code(), Some(4));
     let t = text(&out);
     assert!(t.contains("FAILED at AUTH (exit status 4)"), "{t}");
@@ -191,7 +192,7 @@ async fn refusals_are_explained_with_their_stage() {
     // No user: no AUTH, so the server will not relay.
     let anon = format!("smtps://127.0.0.1:{}", s.smtps_port());
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--fingerprint",
@@ -201,8 +202,8 @@ async fn refusals_are_explained_with_their_stage() {
             "--from",
             "alice@example.org",
             &anon,
-        ],
-        "",
+        ])
+        .password(""),
     )
     .await;
     assert_eq!(out.status.code(), Some(7));
@@ -232,11 +233,9 @@ async fn a_certificate_near_expiry_is_warned_about() {
         return;
     };
     let url = format!("smtps://127.0.0.1:{}", s.smtps_port());
-    let out = popdoc(
-        &["check", "--ca-file", s.ca_file().to_str().unwrap(), &url],
-        "",
-    )
-    .await;
+    let out =
+        popdoc(Run::new(&["check", "--ca-file", s.ca_file().to_str().unwrap(), &url]).password(""))
+            .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("(10 days left)"), "{t}");
@@ -287,7 +286,7 @@ async fn no_starttls_means_no_credentials() {
     )
     .await;
     let url = format!("smtp://alice@127.0.0.1:{port}");
-    let out = popdoc(&["check", "--json", &url], "secret-Pass-1").await;
+    let out = popdoc(Run::new(&["check", "--json", &url]).password("secret-Pass-1")).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["failed_stage"], "starttls");
@@ -306,7 +305,7 @@ async fn a_stalled_command_is_named() {
     let (port, _) = scripted("MAIL", "250-scripted\r\n250 8BITMIME\r\n").await;
     let url = format!("smtp://127.0.0.1:{port}");
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--json",
             "--plaintext",
@@ -317,8 +316,8 @@ async fn a_stalled_command_is_named() {
             "--from",
             "a@example.org",
             &url,
-        ],
-        "",
+        ])
+        .password(""),
     )
     .await;
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));

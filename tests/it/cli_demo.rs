@@ -1,8 +1,9 @@
 //! The real binary's `list` and `save` against the built-in server.
 
-use crate::support::report::popdoc;
+use crate::support::cli::{Run, popdoc};
+use crate::support::demo;
 
-use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
+use popdoc::demo::{Faults, Mailbox, Server};
 
 const PASSWORD: &str = "cli-Secret-42";
 
@@ -15,17 +16,7 @@ fn messages() -> Vec<Vec<u8>> {
 }
 
 async fn server(faults: Faults) -> Server {
-    Server::start(
-        ServerConfig {
-            user: "ann".into(),
-            password: PASSWORD.into(),
-            faults,
-            ..Default::default()
-        },
-        Mailbox::from_messages(messages()),
-    )
-    .await
-    .unwrap()
+    demo::start("ann", PASSWORD, faults, Mailbox::from_messages(messages())).await
 }
 
 fn url(s: &Server) -> String {
@@ -35,7 +26,8 @@ fn url(s: &Server) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn list_json_and_table() {
     let s = server(Faults::default()).await;
-    let out = popdoc(&["list", "--json", "--plaintext", &url(&s)], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["list", "--json", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     assert!(
         out.status.success(),
         "{}",
@@ -53,7 +45,7 @@ async fn list_json_and_table() {
     assert_eq!(m[2]["size"], messages()[2].len());
     assert_eq!(m[2]["uidl"], s_uidl(&s, 2));
 
-    let out = popdoc(&["list", "--plaintext", &url(&s)], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("Café"), "{table}");
     assert!(
@@ -74,7 +66,8 @@ async fn save_by_number_and_uidl_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("one.eml");
     let f = file.to_str().unwrap();
-    let out = popdoc(&["save", "--plaintext", &url(&s), "1", "-o", f], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["save", "--plaintext", &url(&s), "1", "-o", f]).password(PASSWORD)).await;
     assert!(
         out.status.success(),
         "{}",
@@ -88,7 +81,8 @@ async fn save_by_number_and_uidl_never_overwrites() {
     );
     assert!(stdout.contains("SHA-256 "), "{stdout}");
 
-    let out = popdoc(&["save", "--plaintext", &url(&s), "3", "-o", f], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["save", "--plaintext", &url(&s), "3", "-o", f]).password(PASSWORD)).await;
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -100,8 +94,8 @@ async fn save_by_number_and_uidl_never_overwrites() {
     let uidl = s_uidl(&s, 2);
     let d = dir.path().to_str().unwrap();
     let out = popdoc(
-        &["save", "--plaintext", &url(&s), "--uidl", &uidl, "--dir", d],
-        PASSWORD,
+        Run::new(&["save", "--plaintext", &url(&s), "--uidl", &uidl, "--dir", d])
+            .password(PASSWORD),
     )
     .await;
     assert!(
@@ -121,7 +115,7 @@ async fn save_by_number_and_uidl_never_overwrites() {
 #[tokio::test(flavor = "multi_thread")]
 async fn errors_are_one_sentence_and_never_show_the_password() {
     let s = server(Faults::default()).await;
-    let out = popdoc(&["list", "--plaintext", &url(&s)], "wrong-Pass-99").await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url(&s)]).password("wrong-Pass-99")).await;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -130,7 +124,7 @@ async fn errors_are_one_sentence_and_never_show_the_password() {
     );
     assert!(!err.contains("wrong-Pass-99"));
 
-    let out = popdoc(&["save", "--plaintext", &url(&s), "9"], PASSWORD).await;
+    let out = popdoc(Run::new(&["save", "--plaintext", &url(&s), "9"]).password(PASSWORD)).await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("there is no message 9 on the server (it has 3 messages)"),
@@ -139,7 +133,7 @@ async fn errors_are_one_sentence_and_never_show_the_password() {
 
     // Without --plaintext, pop3:// needs STLS, which this server lacks.
     let before = s.received().len();
-    let out = popdoc(&["list", &url(&s)], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", &url(&s)]).password(PASSWORD)).await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("does not offer STLS"), "{err}");
     let sent = &s.received()[before..];
@@ -150,7 +144,7 @@ async fn errors_are_one_sentence_and_never_show_the_password() {
         "{sent:?}"
     );
 
-    let out = popdoc(&["list", "pop3s://ann:pw@host"], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", "pop3s://ann:pw@host"]).password(PASSWORD)).await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("do not put the password in the URL"), "{err}");
 }

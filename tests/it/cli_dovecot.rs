@@ -4,17 +4,15 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::cli::Run;
 use crate::support::dovecot::Dovecot;
 use crate::support::mailgen;
 
-/// `popdoc SUBCOMMAND --ca-file CA ...`
-fn popdoc(d: &Dovecot, password: &str, subcommand: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_popdoc"));
-    c.env("POPDOC_PASSWORD", password)
-        .arg(subcommand)
-        .arg("--ca-file")
-        .arg(d.ca_file());
-    c
+/// `popdoc SUBCOMMAND --ca-file CA ARGS...` with the password.
+fn popdoc(d: &Dovecot, password: &str, subcommand: &str, args: &[&str]) -> Run {
+    let mut all = vec![subcommand, "--ca-file", d.ca_file().to_str().unwrap()];
+    all.extend_from_slice(args);
+    Run::new(&all).password(password)
 }
 
 #[test]
@@ -25,8 +23,8 @@ fn list_shows_every_message_of_a_1000_message_mailbox() {
     let bytes: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
     u.store(&bytes);
     let url = format!("pop3s://list@127.0.0.1:{}", d.pop3s_port());
-    let out = popdoc(&d, "List-Pass-1000", "list")
-        .args(["--json", &url])
+    let out = popdoc(&d, "List-Pass-1000", "list", &["--json", &url])
+        .command()
         .output()
         .unwrap();
     assert!(
@@ -64,8 +62,8 @@ fn list_shows_every_message_of_a_1000_message_mailbox() {
         assert!(e["header_error"].is_null(), "{what}");
     }
     // The table form has a line per message and a total.
-    let out = popdoc(&d, "List-Pass-1000", "list")
-        .arg(&url)
+    let out = popdoc(&d, "List-Pass-1000", "list", &[&url])
+        .command()
         .output()
         .unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
@@ -105,9 +103,13 @@ fn save_writes_a_50_mb_message_byte_exact_in_flat_memory() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.eml");
     let url = format!("pop3://big@127.0.0.1:{}", d.plain_port());
-    let mut cmd = popdoc(&d, "Big-Pass-50", "save");
-    cmd.args([&url, "2", "-o"]).arg(&file);
-    let (out, peak_kb) = run_measuring(cmd);
+    let run = popdoc(
+        &d,
+        "Big-Pass-50",
+        "save",
+        &[&url, "2", "-o", file.to_str().unwrap()],
+    );
+    let (out, peak_kb) = run_measuring(run.command());
     assert!(
         out.status.success(),
         "{}\n{}",

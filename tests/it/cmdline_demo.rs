@@ -2,9 +2,8 @@
 //! checked before connecting, a mistyped command named, completions and
 //! the man page, and `demo --serve` used by `list`.
 
-use crate::support::cli;
-
-use crate::support::report::popdoc;
+use crate::support::cli::{Run, popdoc, write_config};
+use crate::support::demo;
 
 use popdoc::demo::{Mailbox, Server, ServerConfig};
 
@@ -14,7 +13,7 @@ const PASSWORD: &str = "cli-Secret-43";
 const LONG_UIDL: &str = "67ea8182e3dc7a5ac80948a3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
 
 async fn server(mailbox: Mailbox) -> Server {
-    Server::start(
+    demo::start_with(
         ServerConfig {
             user: "ann".into(),
             password: PASSWORD.into(),
@@ -23,7 +22,6 @@ async fn server(mailbox: Mailbox) -> Server {
         mailbox,
     )
     .await
-    .unwrap()
 }
 
 fn url(s: &Server) -> String {
@@ -53,7 +51,7 @@ async fn long_values_are_printed_and_saved_whole_when_piped() {
     assert_eq!(s_uidls(mbox.path()), [LONG_UIDL]);
 
     // Standard output is a pipe here: nothing may be cut.
-    let out = popdoc(&["list", "--plaintext", &url(&s)], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     assert!(
         out.status.success(),
         "{}",
@@ -72,7 +70,7 @@ async fn long_values_are_printed_and_saved_whole_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let out = popdoc(
-        &[
+        Run::new(&[
             "save",
             "--plaintext",
             &url(&s),
@@ -80,8 +78,8 @@ async fn long_values_are_printed_and_saved_whole_when_piped() {
             LONG_UIDL,
             "--dir",
             d,
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert!(
@@ -116,15 +114,15 @@ async fn save_targets_are_checked_before_connecting() {
     let typo = dir.path().join("no-such-folder");
     let file = typo.join("one.eml");
     let out = popdoc(
-        &[
+        Run::new(&[
             "save",
             "--plaintext",
             &url(&s),
             "1",
             "-o",
             file.to_str().unwrap(),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -136,15 +134,15 @@ async fn save_targets_are_checked_before_connecting() {
 
     // The same for --dir.
     let out = popdoc(
-        &[
+        Run::new(&[
             "save",
             "--plaintext",
             &url(&s),
             "1",
             "--dir",
             typo.to_str().unwrap(),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     let err = String::from_utf8(out.stderr).unwrap();
@@ -156,15 +154,15 @@ async fn save_targets_are_checked_before_connecting() {
     let taken = dir.path().join("taken.eml");
     std::fs::write(&taken, b"keep me").unwrap();
     let out = popdoc(
-        &[
+        Run::new(&[
             "save",
             "--plaintext",
             &url(&s),
             "1",
             "-o",
             taken.to_str().unwrap(),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -188,7 +186,7 @@ async fn check_transcript_has_one_clock() {
     let dir = tempfile::tempdir().unwrap();
     let tr = dir.path().join("t.txt");
     let out = popdoc(
-        &[
+        Run::new(&[
             "check",
             "--plaintext",
             "--repeat",
@@ -196,8 +194,8 @@ async fn check_transcript_has_one_clock() {
             "--transcript",
             tr.to_str().unwrap(),
             &url(&s),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert!(
@@ -242,7 +240,7 @@ async fn a_mistyped_command_is_named() {
         &["lsit"],
         &["--timeout", "5", "sav", url, "1"],
     ] {
-        let out = cli::popdoc(cli::Run::new(args)).await;
+        let out = popdoc(Run::new(args)).await;
         let err = String::from_utf8(out.stderr).unwrap();
         let meant = if args.contains(&"sav") {
             "save"
@@ -261,18 +259,18 @@ async fn a_mistyped_command_is_named() {
     }
 
     // A word far from every command is still taken for an account.
-    let out = cli::popdoc(cli::Run::new(&["office"])).await;
+    let out = popdoc(Run::new(&["office"])).await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("\"office\" is not a URL"), "{err}");
 
     // An account of that name is opened, not corrected.
     let dir = tempfile::tempdir().unwrap();
-    let cfg = cli::write_config(
+    let cfg = write_config(
         dir.path(),
         "[accounts.lsit]\nhost = \"127.0.0.1\"\nport = 9\nuser = \"u\"\n",
         0o600,
     );
-    let out = cli::popdoc(cli::Run::new(&[
+    let out = popdoc(Run::new(&[
         "list",
         "lsit",
         "--config",
@@ -281,13 +279,7 @@ async fn a_mistyped_command_is_named() {
     .await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains("did you mean"), "{err}");
-    let out = cli::popdoc(cli::Run::new(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "lsit",
-        url,
-    ]))
-    .await;
+    let out = popdoc(Run::new(&["--config", cfg.to_str().unwrap(), "lsit", url])).await;
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!err.contains("did you mean"), "{err}");
 }
@@ -295,7 +287,7 @@ async fn a_mistyped_command_is_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn completions_name_the_commands() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = cli::popdoc(cli::Run::new(&["completions", shell])).await;
+        let out = popdoc(Run::new(&["completions", shell])).await;
         assert!(
             out.status.success(),
             "{shell}: {}",
@@ -314,7 +306,7 @@ async fn completions_name_the_commands() {
             assert!(script.contains(word), "{shell} lacks {word}");
         }
     }
-    let out = cli::popdoc(cli::Run::new(&["completions", "tcsh"])).await;
+    let out = popdoc(Run::new(&["completions", "tcsh"])).await;
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -322,7 +314,7 @@ async fn completions_name_the_commands() {
 /// options of the command and of each subcommand.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_man_page_renders_with_the_options() {
-    let out = cli::popdoc(cli::Run::new(&["man"])).await;
+    let out = popdoc(Run::new(&["man"])).await;
     assert!(
         out.status.success(),
         "{}",
@@ -375,10 +367,8 @@ async fn the_man_page_renders_with_the_options() {
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_serve_serves_list_until_interrupted() {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(["demo", "--serve"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
+    let run = Run::new(&["demo", "--serve"]);
+    let mut child = tokio::process::Command::from(run.command())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -409,7 +399,7 @@ async fn demo_serve_serves_list_until_interrupted() {
     assert!(password.len() >= 16, "{password}");
     assert!(copy.is_dir());
 
-    let out = popdoc(&["list", "--plaintext", &url], &password).await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url]).password(&password)).await;
     assert!(
         out.status.success(),
         "{}",
@@ -420,7 +410,7 @@ async fn demo_serve_serves_list_until_interrupted() {
         table.lines().last().unwrap().contains(" messages, "),
         "{table}"
     );
-    let out = popdoc(&["list", "--plaintext", &url], "demo").await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url]).password("demo")).await;
     assert!(
         !out.status.success(),
         "the fixed demo password must not work"

@@ -3,18 +3,18 @@
 //! `popdoc config path`, password sources, the keyring fallback without a
 //! session bus, and a real keyring round trip when gnome-keyring is there.
 
-use crate::support::skip;
-
+use crate::support::demo;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::support::cli::{Run, popdoc, write_config};
+use crate::support::skip;
 use popdoc::demo::{Mailbox, Server, ServerConfig};
 
 const PASSWORD: &str = "cfg-Secret-73";
 
 async fn server() -> Server {
-    Server::start(
+    demo::start_with(
         ServerConfig {
             user: "ann".into(),
             password: PASSWORD.into(),
@@ -26,7 +26,6 @@ async fn server() -> Server {
         ]),
     )
     .await
-    .unwrap()
 }
 
 fn account(name: &str, s: &Server, extra: &str) -> String {

@@ -1,6 +1,7 @@
 //! Raw POP3 against the built-in server: every byte the server sends is
 //! checked as a client would see it on the wire (plain TCP and TLS).
 
+use crate::support::demo;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,7 +99,7 @@ async fn connect(server: &Server) -> Pop<TcpStream> {
 }
 
 async fn start(config: ServerConfig) -> Server {
-    Server::start(config, mailbox()).await.unwrap()
+    demo::start_with(config, mailbox()).await
 }
 
 async fn with_faults(faults: Faults) -> Server {
@@ -438,7 +439,7 @@ async fn idle_connection_is_closed() {
 async fn stat_list_uidl_exact() {
     let mb = mailbox();
     let uidls = mb.uidls();
-    let server = Server::start(ServerConfig::default(), mb).await.unwrap();
+    let server = demo::start_with(ServerConfig::default(), mb).await;
     let mut p = connect(&server).await;
     p.login().await;
     let total = M1.len() + M2.len() + M3.len();
@@ -576,9 +577,7 @@ async fn dele_and_quit_remove_the_file() {
     }
     let mb = Mailbox::from_dir(dir.path()).unwrap();
     assert_eq!(mb.uidls(), ["01-one", "02-two", "03-three"]);
-    let server = Server::start(ServerConfig::default(), mb.clone())
-        .await
-        .unwrap();
+    let server = demo::start_with(ServerConfig::default(), mb.clone()).await;
     let mut p = connect(&server).await;
     p.login().await;
     assert_eq!(p.cmd("UIDL 2").await, "+OK 2 02-two\r\n");
@@ -613,9 +612,7 @@ async fn dele_then_dropped_connection_removes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.eml"), M1).unwrap();
     let mb = Mailbox::from_dir(dir.path()).unwrap();
-    let server = Server::start(ServerConfig::default(), mb.clone())
-        .await
-        .unwrap();
+    let server = demo::start_with(ServerConfig::default(), mb.clone()).await;
     let mut p = connect(&server).await;
     p.login().await;
     assert!(p.cmd("DELE 1").await.starts_with("+OK"));
@@ -706,12 +703,11 @@ async fn retr_of_20_mb_streams_exact_bytes() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.eml"), &msg).unwrap();
-    let server = Server::start(
+    let server = demo::start_with(
         ServerConfig::default(),
         Mailbox::from_dir(dir.path()).unwrap(),
     )
-    .await
-    .unwrap();
+    .await;
     let mut p = connect(&server).await;
     p.login().await;
     assert_eq!(
@@ -912,7 +908,7 @@ async fn fault_retr_bytes_per_sec() {
     let mut msg = b"Subject: slow\r\n\r\n".to_vec();
     msg.extend_from_slice(&big);
     msg.extend_from_slice(b"\r\n");
-    let server = Server::start(
+    let server = demo::start_with(
         ServerConfig {
             faults: Faults {
                 retr_bytes_per_sec: Some(8000),
@@ -922,8 +918,7 @@ async fn fault_retr_bytes_per_sec() {
         },
         Mailbox::from_messages(vec![msg.clone()]),
     )
-    .await
-    .unwrap();
+    .await;
     let mut p = connect(&server).await;
     p.login().await;
     // TOP is not throttled (this TOP is the whole message).
@@ -988,7 +983,7 @@ async fn fault_refuse_dele() {
 #[tokio::test]
 async fn fault_drop_on_quit() {
     let mb = mailbox();
-    let server = Server::start(
+    let server = demo::start_with(
         ServerConfig {
             faults: Faults {
                 drop_on_quit: true,
@@ -998,8 +993,7 @@ async fn fault_drop_on_quit() {
         },
         mb.clone(),
     )
-    .await
-    .unwrap();
+    .await;
     let mut p = connect(&server).await;
     p.login().await;
     p.cmd("DELE 1").await;
@@ -1143,9 +1137,7 @@ async fn fault_stls_inject() {
 #[tokio::test]
 async fn shutdown_ends_sessions_and_deletes_nothing() {
     let mb = mailbox();
-    let server = Server::start(ServerConfig::default(), mb.clone())
-        .await
-        .unwrap();
+    let server = demo::start_with(ServerConfig::default(), mb.clone()).await;
     let mut p = connect(&server).await;
     p.login().await;
     p.cmd("DELE 1").await;

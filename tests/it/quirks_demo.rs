@@ -2,12 +2,14 @@
 //! `Faults::mailutils`), and popdoc coping with them: the command-line
 //! twins and the worker the TUI uses list, save and commit correctly.
 
+use crate::support::demo;
 use std::time::{Duration, Instant};
 
-use crate::support::report::{json, popdoc, text};
+use crate::support::cli::{Run, popdoc};
+use crate::support::report::{json, text};
 use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
-use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
+use popdoc::demo::{Faults, Mailbox, Server};
 use popdoc::store::Collision;
 use popdoc::worker::run::{Event, Mark, Request, spawn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -30,16 +32,8 @@ fn messages(n: usize) -> Vec<Vec<u8>> {
 
 async fn server(n: usize, faults: Faults) -> (Server, Mailbox) {
     let mailbox = Mailbox::from_messages(messages(n));
-    let config = ServerConfig {
-        user: "q".into(),
-        password: PASSWORD.into(),
-        faults,
-        ..Default::default()
-    };
-    (
-        Server::start(config, mailbox.clone()).await.unwrap(),
-        mailbox,
-    )
+    let server = demo::start("q", PASSWORD, faults, mailbox.clone()).await;
+    (server, mailbox)
 }
 
 fn url(s: &Server) -> String {
@@ -154,7 +148,8 @@ async fn popa3d_has_no_capa_bare_replies_and_a_delay() {
 async fn popa3d_lists_saves_and_commits() {
     let (s, mailbox) = server(3, Faults::popa3d()).await;
     let msgs = messages(3);
-    let out = popdoc(&["list", "--json", "--plaintext", &url(&s)], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["list", "--json", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     let v = json(&out);
     assert_eq!(v["count"], 3);
     for (i, e) in v["messages"].as_array().unwrap().iter().enumerate() {
@@ -165,15 +160,15 @@ async fn popa3d_lists_saves_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("two.eml");
     let out = popdoc(
-        &[
+        Run::new(&[
             "save",
             "--plaintext",
             &url(&s),
             "2",
             "-o",
             file.to_str().unwrap(),
-        ],
-        PASSWORD,
+        ])
+        .password(PASSWORD),
     )
     .await;
     assert!(
@@ -216,7 +211,9 @@ async fn mailutils_save_reports_the_difference_and_sizes_change_between_sessions
         let url = url(&s);
         async move {
             let f = file.to_str().unwrap();
-            let out = popdoc(&["save", "--plaintext", &url, "2", "-o", f], PASSWORD).await;
+            let out =
+                popdoc(Run::new(&["save", "--plaintext", &url, "2", "-o", f]).password(PASSWORD))
+                    .await;
             assert!(
                 out.status.success(),
                 "{}",
@@ -241,7 +238,9 @@ async fn mailutils_save_reports_the_difference_and_sizes_change_between_sessions
         mailbox.messages(),
         [msgs[0].clone(), stored.clone(), msgs[2].clone()]
     );
-    let v = json(&popdoc(&["list", "--json", "--plaintext", &url(&s)], PASSWORD).await);
+    let v = json(
+        &popdoc(Run::new(&["list", "--json", "--plaintext", &url(&s)]).password(PASSWORD)).await,
+    );
     let sizes: Vec<u64> = v["messages"]
         .as_array()
         .unwrap()
@@ -315,7 +314,7 @@ async fn mailutils_lock_is_reported_as_in_use() {
     let (s, _) = server(2, Faults::mailutils()).await;
     let (tx, mut rx, task) = spawn(account(&s), PASSWORD.into(), false);
     listed(&mut rx).await;
-    let out = popdoc(&["list", "--plaintext", &url(&s)], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -324,6 +323,7 @@ async fn mailutils_lock_is_reported_as_in_use() {
         "{stderr}"
     );
     leave(tx, rx, task).await;
-    let out = popdoc(&["list", "--json", "--plaintext", &url(&s)], PASSWORD).await;
+    let out =
+        popdoc(Run::new(&["list", "--json", "--plaintext", &url(&s)]).password(PASSWORD)).await;
     assert_eq!(json(&out)["count"], 2);
 }

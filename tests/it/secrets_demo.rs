@@ -4,6 +4,7 @@
 //! neither plain nor base64-encoded as SASL sends it.
 
 use crate::support::cli::{Run, popdoc, write_config};
+use crate::support::demo;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use popdoc::demo::{Mailbox, Server, ServerConfig};
@@ -12,7 +13,7 @@ const CANARY: &str = "Leak-Canary-8c1f";
 const WRONG: &str = "Wrong-Canary-55d2";
 
 async fn server() -> Server {
-    Server::start(
+    demo::start_with(
         ServerConfig {
             user: "ann".into(),
             password: CANARY.into(),
@@ -24,7 +25,6 @@ async fn server() -> Server {
         Mailbox::from_messages(vec![b"Subject: hello\r\n\r\nbody\r\n".to_vec()]),
     )
     .await
-    .unwrap()
 }
 
 /// Every form the secrets could leak in.

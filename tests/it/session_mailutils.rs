@@ -14,9 +14,10 @@
 
 use std::time::Duration;
 
+use crate::support::cli::{Run, popdoc};
 use crate::support::mailgen::{self, GenMessage};
 use crate::support::mailutils::{DOMAIN, Mailutils, MuUser};
-use crate::support::report::{json, popdoc};
+use crate::support::report::json;
 use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::worker::run::{Event, Mark, Request, spawn};
@@ -28,7 +29,7 @@ async fn run(m: &Mailutils, u: &MuUser, subcommand: &str, args: &[&str]) -> std:
     let url = m.url(u);
     let mut all = vec![subcommand, "--ca-file", ca.to_str().unwrap(), &url];
     all.extend_from_slice(args);
-    popdoc(&all, &u.password).await
+    popdoc(Run::new(&all).password(&u.password)).await
 }
 
 fn bytes(msgs: &[GenMessage]) -> Vec<&[u8]> {

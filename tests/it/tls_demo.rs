@@ -11,7 +11,9 @@
 //! then cannot do TLS (one Courier setup): the check still reports the
 //! greeting and CAPA it got.
 
-use crate::support::report::{popdoc, text};
+use crate::support::cli::{Run, popdoc};
+use crate::support::demo;
+use crate::support::report::text;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -81,7 +83,7 @@ async fn pop3s_server(c: &OpensslCert) -> Server {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap();
-    Server::start(
+    demo::start_with(
         ServerConfig {
             user: "ann".into(),
             password: "pw".into(),
@@ -92,7 +94,6 @@ async fn pop3s_server(c: &OpensslCert) -> Server {
         Mailbox::from_messages(vec![b"Subject: a\r\n\r\nbody\r\n".to_vec()]),
     )
     .await
-    .unwrap()
 }
 
 async fn open(host: &str, port: u16, ca_file: &Path) -> Result<Connection, Error> {
@@ -186,7 +187,7 @@ async fn connect_as(ep: Endpoint) -> Result<(), Error> {
 
 #[tokio::test]
 async fn pop3s_to_a_plain_pop3_port_says_so() {
-    let s = Server::start(
+    let s = demo::start_with(
         ServerConfig {
             user: "ann".into(),
             password: "pw".into(),
@@ -194,8 +195,7 @@ async fn pop3s_to_a_plain_pop3_port_says_so() {
         },
         Mailbox::from_messages(vec![b"Subject: a\r\n\r\nbody\r\n".to_vec()]),
     )
-    .await
-    .unwrap();
+    .await;
     let ep = Endpoint {
         host: "127.0.0.1".into(),
         port: s.port(),
@@ -276,7 +276,8 @@ async fn a_failed_handshake_after_stls_is_explained_and_the_report_keeps_the_gre
     assert!(msg.contains("the TLS handshake after STLS failed"), "{msg}");
     assert!(msg.contains("try pop3s://"), "{msg}");
 
-    let out = popdoc(&["check", &format!("pop3://ann@127.0.0.1:{port}")], "pw").await;
+    let out =
+        popdoc(Run::new(&["check", &format!("pop3://ann@127.0.0.1:{port}")]).password("pw")).await;
     assert_eq!(out.status.code(), Some(3));
     let t = text(&out);
     assert!(t.contains("+OK Courier-ish ready"), "{t}");

@@ -3,11 +3,12 @@
 //! display Unicode content" placeholder. popdoc sends `UTF8` when it is
 //! advertised, says so in the transcript, and sees the real messages.
 
+use crate::support::demo;
 use std::time::Duration;
 
-use crate::support::report::popdoc;
+use crate::support::cli::{Run, popdoc};
 use popdoc::client::{CertCheck, Connection, Credentials, Endpoint, LoginMethod, Security};
-use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
+use popdoc::demo::{Faults, Mailbox, Server};
 
 const PASSWORD: &str = "utf8-Secret-9";
 
@@ -21,20 +22,11 @@ fn messages() -> Vec<Vec<u8>> {
 }
 
 async fn courier() -> Server {
-    Server::start(
-        ServerConfig {
-            user: "ann".into(),
-            password: PASSWORD.into(),
-            faults: Faults {
-                utf8_placeholder: true,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        Mailbox::from_messages(messages()),
-    )
-    .await
-    .unwrap()
+    let faults = Faults {
+        utf8_placeholder: true,
+        ..Default::default()
+    };
+    demo::start("ann", PASSWORD, faults, Mailbox::from_messages(messages())).await
 }
 
 #[tokio::test]
@@ -81,7 +73,7 @@ async fn utf8_is_sent_when_advertised_and_the_real_message_arrives() {
 async fn list_shows_the_real_subject_not_the_placeholder() {
     let s = courier().await;
     let url = format!("pop3://ann@127.0.0.1:{}", s.port());
-    let out = popdoc(&["list", "--json", "--plaintext", &url], PASSWORD).await;
+    let out = popdoc(Run::new(&["list", "--json", "--plaintext", &url]).password(PASSWORD)).await;
     assert!(
         out.status.success(),
         "{}",

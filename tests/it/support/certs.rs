@@ -1,6 +1,5 @@
 //! Test certificates: a private CA and a leaf for localhost / 127.0.0.1,
 //! made with rcgen, and a rustls server configuration that uses them.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 

@@ -1,19 +1,23 @@
-//! Running the real binary in tests: a clean environment (no session bus,
-//! no password variables, a home and config folder that do not exist unless
-//! the test makes them) and no controlling terminal (`setsid`), so a
+//! The one way the tests run the real binary: `popdoc ARGS` in an isolated
+//! environment (a fresh temporary folder for `HOME` and the `XDG_*` folders,
+//! no session bus, no `POPDOC_PASSWORD`, `POPDOC_CONFIG` or `POPDOC_LOG`
+//! unless the test gives them) and no controlling terminal (`setsid`), so a
 //! password prompt fails at once instead of waiting on the developer's
-//! terminal.
-#![allow(dead_code)]
+//! terminal. It must never let the developer's own config, keyring or
+//! environment reach the binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use tokio::io::AsyncWriteExt;
 
+/// One run of the binary: its arguments, the variables the test gives, and
+/// what it reads on stdin. Owns the temporary home until it is dropped.
 pub struct Run {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    home: tempfile::TempDir,
 }
 
 impl Run {
@@ -22,6 +26,7 @@ impl Run {
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
             stdin: None,
+            home: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -30,40 +35,57 @@ impl Run {
         self
     }
 
+    /// `POPDOC_PASSWORD=password`.
+    pub fn password(self, password: &str) -> Run {
+        self.env("POPDOC_PASSWORD", password)
+    }
+
     pub fn stdin(mut self, bytes: &[u8]) -> Run {
         self.stdin = Some(bytes.to_vec());
         self
     }
+
+    /// The isolated command, not started, for a test that watches the
+    /// process while it runs. Keep the `Run` alive until the process ends.
+    pub fn command(&self) -> Command {
+        // A home and config folder that do not exist unless the test makes them.
+        let home: PathBuf = self.home.path().join("home");
+        let mut cmd = Command::new("setsid");
+        cmd.arg("-w")
+            .arg(env!("CARGO_BIN_EXE_popdoc"))
+            .args(&self.args)
+            .env_remove("POPDOC_PASSWORD")
+            .env_remove("POPDOC_CONFIG")
+            .env_remove("POPDOC_LOG")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("XDG_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
+        cmd
+    }
 }
 
+/// Runs `popdoc` as `run` says and waits for its output.
 pub async fn popdoc(run: Run) -> Output {
-    let nowhere = std::env::temp_dir().join("popdoc-test-no-such-home");
-    let mut cmd = tokio::process::Command::new("setsid");
-    cmd.arg("-w")
-        .arg(env!("CARGO_BIN_EXE_popdoc"))
-        .args(&run.args)
-        .env_remove("POPDOC_PASSWORD")
-        .env_remove("POPDOC_CONFIG")
-        .env_remove("POPDOC_LOG")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env("HOME", &nowhere)
-        .env("XDG_CONFIG_HOME", nowhere.join("config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if run.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    for (k, v) in &run.env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("setsid (util-linux) runs popdoc");
-    if let Some(bytes) = run.stdin {
+    let mut child = tokio::process::Command::from(run.command())
+        .spawn()
+        .expect("setsid (util-linux) runs popdoc");
+    if let Some(bytes) = &run.stdin {
         let mut stdin = child.stdin.take().unwrap();
         // popdoc may exit without reading: a broken pipe is fine.
-        let _ = stdin.write_all(&bytes).await;
+        let _ = stdin.write_all(bytes).await;
     }
     child.wait_with_output().await.unwrap()
 }

@@ -1,19 +1,9 @@
-//! Running the binary with a password in `POPDOC_PASSWORD`, and reading
-//! what `popdoc check` printed (text or JSON).
+//! Reading what the binary printed: text, JSON, and the stages of a
+//! `popdoc check` report. It runs nothing (see `cli`).
 
 use std::process::Output;
 
 use serde_json::Value;
-
-/// `popdoc ARGS` with `POPDOC_PASSWORD=password`.
-pub async fn popdoc(args: &[&str], password: &str) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_popdoc"))
-        .args(args)
-        .env("POPDOC_PASSWORD", password)
-        .output()
-        .await
-        .unwrap()
-}
 
 /// Standard output as JSON; on failure, says what was printed instead.
 pub fn json(out: &Output) -> Value {
