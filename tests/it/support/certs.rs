@@ -9,7 +9,6 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 
 pub struct TestPki {
     pub ca_pem: String,
-    pub leaf_pem: String,
     pub key_pem: String,
     pub leaf_der: Vec<u8>,
     /// SHA-256 of the leaf, lowercase hex.
@@ -17,11 +16,10 @@ pub struct TestPki {
 }
 
 pub fn pki() -> TestPki {
-    let (ca_pem, _, leaf_pem, leaf_der, key_pem) =
+    let (ca_pem, _, _, leaf_der, key_pem) =
         super::common::certificates("popdoc test CA", "localhost", None).unwrap();
     TestPki {
         ca_pem,
-        leaf_pem,
         key_pem,
         fingerprint: super::common::hex(&Sha256::digest(&leaf_der)),
         leaf_der,

@@ -248,11 +248,6 @@ impl Drop for Dovecot {
 }
 
 impl User {
-    /// The user's Maildir (with cur, new, tmp).
-    pub fn maildir(&self) -> &Path {
-        &self.maildir
-    }
-
     /// Replaces the mailbox: afterwards POP3 message number i (1-based) is
     /// `messages[i-1]`, stored byte for byte. Dovecot's UID list and indexes
     /// are removed (the UIDVALIDITY counter is kept, so the new messages get

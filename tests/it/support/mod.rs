@@ -6,7 +6,6 @@
 //! test messages (`mailgen`); `skip` is how a test that cannot reach its
 //! server says so (or fails, when required).
 //! Nothing here talks to anything but 127.0.0.1 or touches the system's mail setup.
-#![allow(dead_code)]
 
 pub mod certs;
 pub mod cli;
