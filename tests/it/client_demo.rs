@@ -34,9 +34,7 @@ fn config(faults: Faults) -> ServerConfig {
 }
 
 async fn server(faults: Faults) -> Server {
-    Server::start(config(faults), Mailbox::from_messages(messages()))
-        .await
-        .unwrap()
+    crate::support::demo::start_with(config(faults), Mailbox::from_messages(messages())).await
 }
 
 fn endpoint(port: u16, security: Security) -> Endpoint {
@@ -114,7 +112,7 @@ async fn session_basics_and_transcript_redaction() {
 
 #[tokio::test]
 async fn user_pass_and_apop_and_login_mechanism() {
-    let s = Server::start(
+    let s = crate::support::demo::start_with(
         ServerConfig {
             apop: true,
             mechanisms: vec!["LOGIN".into()],
@@ -122,8 +120,7 @@ async fn user_pass_and_apop_and_login_mechanism() {
         },
         Mailbox::from_messages(messages()),
     )
-    .await
-    .unwrap();
+    .await;
     for (method, used) in [
         (LoginMethod::UserPass, "USER/PASS"),
         (LoginMethod::Apop, "APOP"),
@@ -192,7 +189,7 @@ async fn in_use_and_login_delay_are_explained() {
 #[tokio::test]
 async fn oauth2_tokens_long_and_rejected() {
     let token = format!("ya29.{}", "x".repeat(1200));
-    let s = Server::start(
+    let s = crate::support::demo::start_with(
         ServerConfig {
             oauth_token: Some(token.clone()),
             mechanisms: vec!["PLAIN".into(), "XOAUTH2".into(), "OAUTHBEARER".into()],
@@ -200,8 +197,7 @@ async fn oauth2_tokens_long_and_rejected() {
         },
         Mailbox::from_messages(messages()),
     )
-    .await
-    .unwrap();
+    .await;
     let tok = |t: &str| Credentials {
         user: "ann".into(),
         secret: t.into(),
@@ -481,15 +477,14 @@ async fn cancel_during_a_slow_retr() {
         .collect();
     let mut msgs = messages();
     msgs.push(big);
-    let s = Server::start(
+    let s = crate::support::demo::start_with(
         config(Faults {
             retr_bytes_per_sec: Some(2_000_000),
             ..Default::default()
         }),
         Mailbox::from_messages(msgs),
     )
-    .await
-    .unwrap();
+    .await;
     let mut c = logged_in(&s).await;
     let cancel = CancellationToken::new();
     let mut out = Vec::new();
@@ -545,7 +540,7 @@ async fn plaintext_credentials_are_refused_unless_asked_for() {
 }
 
 async fn tls_server(pki: &certs::TestPki, implicit: bool, faults: Faults) -> Server {
-    Server::start(
+    crate::support::demo::start_with(
         ServerConfig {
             tls: Some(pki.server_config()),
             implicit_tls: implicit,
@@ -554,7 +549,6 @@ async fn tls_server(pki: &certs::TestPki, implicit: bool, faults: Faults) -> Ser
         Mailbox::from_messages(messages()),
     )
     .await
-    .unwrap()
 }
 
 #[tokio::test]

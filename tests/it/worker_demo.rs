@@ -29,16 +29,8 @@ async fn server(dir: &std::path::Path, n: usize, faults: Faults) -> (Server, Mai
         std::fs::write(dir.join(format!("{:02}.eml", i + 1)), m).unwrap();
     }
     let mailbox = Mailbox::from_dir(dir).unwrap();
-    let config = ServerConfig {
-        user: "u".into(),
-        password: "p".into(),
-        faults,
-        ..Default::default()
-    };
-    (
-        Server::start(config, mailbox.clone()).await.unwrap(),
-        mailbox,
-    )
+    let server = crate::support::demo::start("u", "p", faults, mailbox.clone()).await;
+    (server, mailbox)
 }
 
 fn account(port: u16) -> Account {
@@ -238,9 +230,7 @@ async fn a_cancelled_save_removes_the_file_and_reconnects() {
         },
         ..Default::default()
     };
-    let s = Server::start(config, Mailbox::from_dir(dir.path()).unwrap())
-        .await
-        .unwrap();
+    let s = crate::support::demo::start_with(config, Mailbox::from_dir(dir.path()).unwrap()).await;
     let saves = tempfile::tempdir().unwrap();
     let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
     let listing = listed(&mut rx).await;
@@ -409,9 +399,7 @@ async fn without_uidl_a_save_compares_with_its_own_list_size() {
         },
         ..Default::default()
     };
-    let s = Server::start(config, Mailbox::from_dir(dir.path()).unwrap())
-        .await
-        .unwrap();
+    let s = crate::support::demo::start_with(config, Mailbox::from_dir(dir.path()).unwrap()).await;
     let saves = tempfile::tempdir().unwrap();
     let (tx, mut rx, _task) = spawn(account(s.port()), "p".into(), false);
     let listing = listed(&mut rx).await;
