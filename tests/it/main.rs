@@ -3,7 +3,8 @@
 //! runner of the real binary, the built-in server's starter, the private real
 //! servers and tmux).
 //!
-//! A test file is named `<subject>_<what it runs against>`: the subject
+//! A test module (a file, or a folder when it is long) is named
+//! `<subject>_<what it runs against>`: the subject
 //! (`cli`, `check`, `client`, `worker`, `config`, ...) and then `demo` (the
 //! built-in server, in this process or via `popdoc demo`), `dovecot`,
 //! `mailutils`, `exim` (the real servers `support` starts), `tmux` (the binary
