@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
-use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, Request, spawn};
 use support::mailgen::{self, GenMessage};
 use support::mailutils::{DOMAIN, Mailutils, MuUser};
 use support::report::{json, popdoc};

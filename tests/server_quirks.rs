@@ -10,7 +10,7 @@ use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::store::Collision;
-use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, Request, spawn};
 use support::report::{json, popdoc, text};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;

@@ -3,7 +3,11 @@
 //! and returns [`Effect`]s for the runtime to carry out. No I/O, no clocks,
 //! no terminal here: every behaviour is testable with plain values.
 
+mod dialogs;
+mod events;
+mod input;
 pub mod keys;
+pub mod layout;
 pub mod pager;
 pub mod picker;
 mod screen;
@@ -18,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Stage;
 use crate::client::log::Line;
 use crate::mail::{Preview, Summary};
-use crate::worker::run::{Mark, Request, SessionInfo};
+use crate::worker::{Failure, Mark, Request, SessionInfo};
 
 pub use update::update;
 
@@ -29,7 +33,7 @@ pub enum Msg {
     /// Mouse wheel: positive is down.
     Scroll(i32),
     Resize(u16, u16),
-    Worker(crate::worker::run::Event),
+    Worker(crate::worker::Event),
     /// A file the runtime wrote for an [`Effect::WriteFile`].
     Written(Result<PathBuf, String>),
 }
@@ -270,7 +274,7 @@ pub struct App {
     /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
     /// The report those lines come from, or why there is none.
-    pub report_source: Option<Result<Box<crate::report::Report>, String>>,
+    pub report_source: Option<Result<Box<crate::report::Report>, Failure>>,
     pub latency: Option<Duration>,
     pub width: u16,
     pub height: u16,

@@ -36,7 +36,7 @@ pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let server = app
         .info
         .as_ref()
-        .map(|i| i.server.clone())
+        .map(|i| i.server_label())
         .unwrap_or_else(|| app.account.clone());
     let mut parts = vec![format!(" {server}")];
     if app.listed || !app.rows.is_empty() {
@@ -54,7 +54,7 @@ pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         ));
     }
     match (&app.conn, &app.info) {
-        (Conn::Ready, Some(info)) => parts.push(info.security.clone()),
+        (Conn::Ready, Some(info)) => parts.push(info.security_label().to_string()),
         (Conn::Connecting { .. }, _) => parts.push("connecting…".into()),
         (Conn::Failed(_), _) => parts.push("not connected".into()),
         (Conn::Disconnected(_), _) => parts.push("disconnected".into()),

@@ -283,9 +283,10 @@ fn a_failed_session_ends_with_an_error() {
     let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
     update(
         &mut a,
-        Msg::Worker(Event::Failed(
-            "cannot connect to 127.0.0.1:9: connection refused".into(),
-        )),
+        Msg::Worker(Event::Failed(Failure::new(
+            FailureKind::Network,
+            "cannot connect to 127.0.0.1:9: connection refused",
+        ))),
     );
     send(&mut a, [key('q')]);
     assert!(a.quitting);
@@ -296,9 +297,10 @@ fn a_failed_session_ends_with_an_error() {
     assert_eq!(b.outcome(), Ok(()));
     update(
         &mut b,
-        Msg::Worker(Event::Disconnected(
-            "the server closed the connection".into(),
-        )),
+        Msg::Worker(Event::Disconnected(Failure::new(
+            FailureKind::Network,
+            "the server closed the connection",
+        ))),
     );
     assert!(b.outcome().is_err());
 }
