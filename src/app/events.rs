@@ -50,8 +50,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 })
                 .collect();
             app.headers_done = app.rows.iter().filter(|r| r.summary.is_some()).count();
-            let present: std::collections::HashSet<String> =
-                app.rows.iter().map(Row::key).collect();
+            let present: std::collections::HashSet<_> = app.rows.iter().map(Row::key).collect();
             let before = app.marks.len();
             app.marks.retain(|k| present.contains(k));
             app.saved.retain(|k| present.contains(k));
@@ -166,8 +165,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Committed(report) => {
             for m in report.deleted.iter().chain(&report.gone) {
-                let key = m.uidl.clone().unwrap_or_else(|| format!("#{}", m.number));
-                app.marks.remove(&key);
+                app.marks.remove(&m.key());
             }
             app.dialog = None;
             let mut text = format!(

@@ -123,7 +123,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         Action::ToggleMarkShown => {
-            let keys: Vec<String> = app.view.iter().map(|&i| app.rows[i].key()).collect();
+            let keys: Vec<_> = app.view.iter().map(|&i| app.rows[i].key()).collect();
             if keys.is_empty() {
                 return;
             }

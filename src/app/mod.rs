@@ -7,13 +7,14 @@ mod dialogs;
 mod events;
 mod input;
 pub mod keys;
+pub mod keyset;
 pub mod layout;
 pub mod pager;
 pub mod picker;
 mod screen;
 mod update;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Stage;
 use crate::client::log::Line;
 use crate::mail::{Preview, Summary};
-use crate::worker::{Failure, Mark, Request, SessionInfo};
+use crate::worker::{Failure, Mark, MsgKey, Request, SessionInfo};
+
+pub use keyset::KeySet;
 
 pub use update::update;
 
@@ -65,11 +68,8 @@ pub struct Row {
 
 impl Row {
     /// Marks and saves are keyed by UIDL (by number when there is none).
-    pub fn key(&self) -> String {
-        match &self.uidl {
-            Some(u) => u.clone(),
-            None => format!("#{}", self.number),
-        }
+    pub fn key(&self) -> MsgKey {
+        MsgKey::new(self.number, self.uidl.as_deref())
     }
 
     pub fn mark(&self) -> Mark {
@@ -144,7 +144,7 @@ pub enum PreviewContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewState {
     pub id: u64,
-    pub key: String,
+    pub key: MsgKey,
     pub number: u32,
     pub content: PreviewContent,
     pub raw: bool,
@@ -154,7 +154,7 @@ pub struct PreviewState {
 #[derive(Debug, Clone)]
 pub struct SaveState {
     pub id: u64,
-    pub key: String,
+    pub key: MsgKey,
     pub number: u32,
     pub subject: String,
     pub bytes: u64,
@@ -261,8 +261,8 @@ pub struct App {
     pub reverse: bool,
     pub filter: String,
     pub filter_editing: bool,
-    pub marks: BTreeSet<String>,
-    pub saved: HashSet<String>,
+    pub marks: KeySet,
+    pub saved: KeySet,
     pub headers_done: usize,
     pub preview: Option<PreviewState>,
     pub save: Option<SaveState>,
@@ -292,7 +292,7 @@ pub struct App {
     pub asks_password: bool,
     next_id: u64,
     /// The session's rows that had headers, by key, kept across reconnects.
-    known: HashMap<String, Summary>,
+    known: HashMap<MsgKey, Summary>,
 }
 
 /// Lines of transcript kept in the app.
@@ -321,8 +321,8 @@ impl App {
             reverse: false,
             filter: String::new(),
             filter_editing: false,
-            marks: BTreeSet::new(),
-            saved: HashSet::new(),
+            marks: KeySet::default(),
+            saved: KeySet::default(),
             headers_done: 0,
             preview: None,
             save: None,
@@ -406,14 +406,14 @@ impl App {
     /// Rebuilds `view` from rows, filter and sort, keeping the selected
     /// message selected.
     pub fn rebuild_view(&mut self) {
-        let keep: Vec<String> = self.selected_row().map(Row::key).into_iter().collect();
+        let keep: Vec<MsgKey> = self.selected_row().map(Row::key).into_iter().collect();
         self.rebuild_view_keeping(&keep);
     }
 
     /// The keys of the shown messages from the selected one on, then those
     /// before it nearest first: whom to select when the selected message
     /// goes away (the next one that remains, else the one before).
-    pub fn selection_candidates(&self) -> Vec<String> {
+    pub fn selection_candidates(&self) -> Vec<MsgKey> {
         let key = |&i: &usize| self.rows[i].key();
         let (before, after) = self.view.split_at(self.selected.min(self.view.len()));
         after
@@ -424,7 +424,7 @@ impl App {
     }
 
     /// Rebuilds `view`, selecting the first of `keep` that is shown.
-    pub fn rebuild_view_keeping(&mut self, keep: &[String]) {
+    pub fn rebuild_view_keeping(&mut self, keep: &[MsgKey]) {
         let needle = self.filter.to_lowercase();
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
@@ -457,11 +457,11 @@ impl App {
             view.reverse();
         }
         self.view = view;
-        let position = |k: &String| self.view.iter().position(|&i| self.rows[i].key() == *k);
+        let position = |k: &MsgKey| self.view.iter().position(|&i| self.rows[i].key() == *k);
         let found = if keep.len() <= 1 {
             keep.first().and_then(position)
         } else {
-            let shown: HashMap<String, usize> = self
+            let shown: HashMap<MsgKey, usize> = self
                 .view
                 .iter()
                 .enumerate()

@@ -150,7 +150,7 @@ fn commit_and_relist(a: &mut App, n: u32, gone: &[u32]) {
 }
 
 fn selected_key(a: &App) -> String {
-    a.selected_row().unwrap().key()
+    a.selected_row().unwrap().key().to_string()
 }
 
 #[test]
@@ -177,7 +177,11 @@ fn after_a_commit_the_selection_stays_on_the_same_message() {
     // In another order too (sorted by size, largest first).
     let mut a = app(10);
     send(&mut a, [key('o'), key('O'), key('g'), key('j'), key('j')]);
-    let before: Vec<String> = a.view.iter().map(|&i| a.rows[i].key()).collect();
+    let before: Vec<String> = a
+        .view
+        .iter()
+        .map(|&i| a.rows[i].key().to_string())
+        .collect();
     let chosen = before[2].clone();
     let next = before[3].clone();
     let gone: u32 = chosen[3..].parse().unwrap();
