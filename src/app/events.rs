@@ -10,6 +10,12 @@ use crate::worker::{Event, FailureKind, Provider};
 
 pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
     match event {
+        Event::Connecting => {
+            app.conn = Conn::Connecting {
+                stage: crate::client::Stage::Connect,
+                done: Vec::new(),
+            }
+        }
         Event::Stage { stage, done } => app.conn = Conn::Connecting { stage, done },
         Event::Connected(info) => {
             app.listed = false;
@@ -123,10 +129,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 return;
             };
             if cancelled {
-                app.conn = Conn::Connecting {
-                    stage: crate::client::Stage::Connect,
-                    done: Vec::new(),
-                };
+                // The worker reconnects, and says so (`Event::Connecting`).
                 app.status(
                     StatusKind::Info,
                     "save cancelled and the partial file removed; reconnecting, because POP3 cannot stop a RETR midway",
@@ -181,13 +184,10 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
             app.status(StatusKind::Success, text);
             app.preview = None;
+            // Unless the user leaves, the worker reconnects to show what
+            // is on the server now (and says so: `Event::Connecting`).
             if app.quit_after_commit {
                 quit(app, fx);
-            } else {
-                app.conn = Conn::Connecting {
-                    stage: crate::client::Stage::Connect,
-                    done: Vec::new(),
-                };
             }
         }
         Event::CommitRefused {

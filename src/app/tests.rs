@@ -302,6 +302,8 @@ fn escape_cancels_a_save_and_the_app_waits_for_the_reconnect() {
             cancelled: true,
         }),
     );
+    // The worker says it reconnects; the app does not guess it.
+    update(&mut a, Msg::Worker(Event::Connecting));
     assert!(a.save.is_none());
     assert!(matches!(a.conn, Conn::Connecting { .. }));
     assert!(
@@ -372,6 +374,27 @@ fn commit_asks_then_sends_dele_for_the_marks() {
     );
     update(&mut a, Msg::Worker(Event::Listing(listing(8))));
     assert!(a.status.as_ref().unwrap().1.contains("deleted 2 messages"));
+}
+
+#[test]
+fn after_a_commit_the_app_follows_what_the_worker_says() {
+    let mut a = app(3);
+    send(&mut a, [key('d'), key('c'), key('y')]);
+    update(
+        &mut a,
+        Msg::Worker(Event::Committed(CommitReport {
+            deleted: vec![Mark {
+                number: 1,
+                uidl: Some("uid1".into()),
+            }],
+            gone: vec![],
+            quit: "+OK".into(),
+        })),
+    );
+    assert_eq!(a.conn, Conn::Ready, "no reconnect is assumed");
+    update(&mut a, Msg::Worker(Event::Connecting));
+    assert!(matches!(a.conn, Conn::Connecting { .. }));
+    assert!(a.status.as_ref().unwrap().1.contains("deleted 1 messages"));
 }
 
 #[test]

@@ -3,10 +3,11 @@
 //! The TUI's actor ([`spawn`]) is one task that owns the connection (a
 //! `client::Connection`). The app sends it [`Request`]s (never awaiting:
 //! `try_send`); the worker does the POP3 work and answers with [`Event`]s
-//! that carry owned data. A conversation: `Connect` → `Stage`… →
-//! `Connected` → `Listing` → `Headers`…; a key `s` → `Save` →
+//! that carry owned data. A conversation: `Connect` → `Connecting` →
+//! `Stage`… → `Connected` → `Listing` → `Headers`…; a key `s` → `Save` →
 //! `SaveProgress`… → `Saved`; `Commit` → `Committed` (or `CommitRefused`,
-//! then `CommitAccepted` or `Reset`). What went wrong crosses as a typed
+//! then `CommitAccepted` or `Reset`), then `Connecting` again: the worker
+//! tells what it does, the app does not guess it. What went wrong crosses as a typed
 //! [`Failure`] (a kind the app matches, and a sentence it shows), never as
 //! text to be searched. A message is one [`MsgKey`] from the mark to the
 //! `DELE`. The worker never touches UI state; the app never touches the
@@ -84,6 +85,10 @@ pub struct CommitReport {
 
 #[derive(Debug)]
 pub enum Event {
+    /// The worker is opening a new session: asked to (`Connect`, `Login`),
+    /// or by itself after a cancelled save or a commit. `Stage` events
+    /// follow, then `Connected` or `Failed`.
+    Connecting,
     Stage {
         stage: Stage,
         done: Vec<(Stage, Duration)>,
@@ -108,8 +113,8 @@ pub enum Event {
         result: Result<Saved, Failure>,
         /// The LIST size, to compare.
         list_size: u64,
-        /// The user cancelled: the worker now reconnects (POP3 cannot
-        /// stop a RETR midway), and says so with `Stage` events.
+        /// The user cancelled. POP3 cannot stop a RETR midway, so the
+        /// worker then reconnects (and says so with `Connecting`).
         cancelled: bool,
     },
     Committed(CommitReport),

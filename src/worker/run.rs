@@ -242,6 +242,7 @@ impl Worker {
     /// tried again for a few seconds (after a cancelled RETR the server
     /// may hold the old session's lock until it notices the close).
     pub(super) async fn connect_retrying(&mut self, wait_for_lock: bool) {
+        self.send(Event::Connecting).await;
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
         }
