@@ -36,10 +36,10 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
         }
         Dialog::Committing | Dialog::Password { .. } => {}
         Dialog::CommitRefused { accepted, .. } => {
-            if ch == Some('y') && !accepted.is_empty() {
+            if ch == Some('y') && accepted > 0 {
                 app.dialog = Some(Dialog::Committing);
                 fx.push(Effect::Pop(Request::CommitAccepted));
-            } else if ch == Some('n') || esc || (ch == Some('y') && accepted.is_empty()) {
+            } else if ch == Some('n') || esc || (ch == Some('y') && accepted == 0) {
                 app.dialog = None;
                 app.quit_after_commit = false;
                 fx.push(Effect::Pop(Request::Reset));

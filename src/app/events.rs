@@ -198,7 +198,10 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 refused.len()
             );
             app.status(StatusKind::Error, text);
-            app.dialog = Some(Dialog::CommitRefused { accepted, refused });
+            app.dialog = Some(Dialog::CommitRefused {
+                accepted: accepted.len(),
+                refused,
+            });
         }
         Event::Reset => {}
         Event::Transcript(lines) => app.push_transcript(lines),

@@ -140,7 +140,9 @@ pub enum Dialog {
     Committing,
     /// Some DELE were refused.
     CommitRefused {
-        accepted: Vec<Mark>,
+        /// How many DELE were accepted (the worker keeps which, until
+        /// `CommitAccepted` or `Reset`).
+        accepted: usize,
         refused: Vec<(Mark, String)>,
     },
     /// Quit with marks pending.

@@ -97,11 +97,10 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
             }
             lines.push(Line::raw(""));
             lines.push(Line::raw(format!(
-                "{} other(s) were accepted. Nothing is deleted until you choose.",
-                accepted.len()
+                "{accepted} other(s) were accepted. Nothing is deleted until you choose."
             )));
             lines.push(Line::raw(""));
-            if accepted.is_empty() {
+            if *accepted == 0 {
                 lines.push(keys(theme, &[("n Esc", "delete nothing (RSET)")]));
             } else {
                 lines.push(keys(
