@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::run::Worker;
-use super::{Event, Failure, MsgKey, Request};
+use super::{Event, Failure, FailureKind, MsgKey, Request};
 use crate::client::error::Error;
 use crate::mail::{Preview, preview};
 use crate::store::{self, Collision, RetrFailed};
@@ -70,7 +70,7 @@ impl Worker {
         match result {
             Some(Ok(bytes)) => Ok(preview(&bytes, Some(size))),
             Some(Err(e)) => Err(e.into()),
-            None => Err(Failure::new(super::FailureKind::Protocol, "no reply")),
+            None => Err(Failure::new(FailureKind::Protocol, "no reply")),
         }
     }
 
