@@ -70,7 +70,7 @@ pub(super) fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &m
     let rows = app.height.saturating_sub(2) as usize;
     let (scroll, total) = match overlay {
         Overlay::Help { scroll } => (scroll, super::keys::help_lines()),
-        Overlay::Transcript { scroll } => (scroll, app.transcript.len()),
+        Overlay::Transcript { scroll } => (scroll, app.session.transcript.len()),
         Overlay::Report { scroll } => (scroll, app.report.as_ref().map_or(0, Vec::len)),
     };
     let max = total.saturating_sub(rows);
@@ -125,6 +125,7 @@ pub(super) fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
 
 pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
     let started = app
+        .session
         .info
         .as_ref()
         .map(|i| i.started_utc.clone())
@@ -133,9 +134,12 @@ pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
         .chars()
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
-    let path = app.save_dir.join(format!("popdoc-transcript-{stamp}.txt"));
-    let mut contents = crate::client::log::header(&app.account, &started);
-    for l in &app.transcript {
+    let path = app
+        .setup
+        .save_dir
+        .join(format!("popdoc-transcript-{stamp}.txt"));
+    let mut contents = crate::client::log::header(&app.setup.account, &started);
+    for l in &app.session.transcript {
         contents.push_str(&l.render());
         contents.push('\n');
     }
@@ -149,6 +153,7 @@ pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
 fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(lines) = &app.report else { return };
     let stamp: String = app
+        .session
         .info
         .as_ref()
         .map(|i| i.started_utc.clone())
@@ -156,7 +161,10 @@ fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
         .chars()
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
-    let path = app.save_dir.join(format!("popdoc-report-{stamp}.txt"));
+    let path = app
+        .setup
+        .save_dir
+        .join(format!("popdoc-report-{stamp}.txt"));
     // A file is read at any width: not wrapped.
     let contents = match &app.report_source {
         Some(Ok(r)) => crate::report::render_text(r, None),

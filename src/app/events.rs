@@ -20,7 +20,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         Event::Connected(info) => {
             app.listed = false;
             let text = format!("logged in ({}) — listing…", info.method);
-            app.info = Some(info);
+            app.session.info = Some(info);
             app.conn = Conn::Ready;
             progress_status(app, text);
         }
@@ -40,7 +40,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             // After a commit or a reconnect the numbers may all have moved:
             // stay on the same message, else the next one that remains.
             let keep = app.selection_candidates();
-            let known = &app.known;
+            let known = &app.session.known;
             app.rows = listing
                 .into_iter()
                 .map(|l| {
@@ -70,6 +70,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 ));
             }
             if app
+                .session
                 .info
                 .as_ref()
                 .is_some_and(|i| i.provider == Provider::Gmail)
@@ -87,7 +88,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 let first = app.rows[i].summary.is_none() && app.rows[i].header_error.is_none();
                 match result {
                     Ok(s) => {
-                        app.known.insert(app.rows[i].key(), s.clone());
+                        app.session.known.insert(app.rows[i].key(), s.clone());
                         app.rows[i].summary = Some(s);
                     }
                     Err(e) => app.rows[i].header_error = Some(e.text),
@@ -205,7 +206,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Reset => {}
         Event::Transcript(lines) => app.push_transcript(lines),
-        Event::Latency(d) => app.latency = Some(d),
+        Event::Latency(d) => app.session.latency = Some(d),
         Event::Notice(failure) => {
             close_commit_dialog(app);
             app.status(StatusKind::Error, failure.text);

@@ -279,7 +279,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
     }
     let id = app.id();
     let name = store::file_name(row.summary.as_ref(), row.uidl.as_deref(), row.number);
-    let dest = app.save_dir.join(name);
+    let dest = app.setup.save_dir.join(name);
     let cancel = CancellationToken::new();
     app.save = Some(SaveState {
         id,

@@ -212,10 +212,32 @@ pub enum StatusKind {
     Error,
 }
 
+/// What the app was started with; fixed for the run.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The account's label, shown until the session says more.
+    pub account: String,
+    pub save_dir: PathBuf,
+    pub preview_lines: u32,
+    /// For showing dates (tests use UTC).
+    pub tz: jiff::tz::TimeZone,
+}
+
+/// What the worker has told about the session (kept across reconnects).
+#[derive(Debug, Default)]
+pub struct Session {
+    pub info: Option<SessionInfo>,
+    /// Latency of the last command.
+    pub latency: Option<Duration>,
+    pub transcript: VecDeque<Line>,
+    /// The rows that had headers, by key, kept across reconnects.
+    known: HashMap<MsgKey, Summary>,
+}
+
 /// The TUI's whole state.
 pub struct App {
-    pub account: String,
-    pub info: Option<SessionInfo>,
+    pub setup: Setup,
+    pub session: Session,
     pub conn: Conn,
     /// The listing of this session has arrived.
     pub listed: bool,
@@ -238,19 +260,13 @@ pub struct App {
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub status: Option<(StatusKind, String)>,
-    pub transcript: VecDeque<Line>,
     /// The last connection report (`i`), as text lines wrapped to the
     /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
     /// The report those lines come from, or why there is none.
     pub report_source: Option<Result<Box<crate::report::Report>, Failure>>,
-    pub latency: Option<Duration>,
     pub width: u16,
     pub height: u16,
-    pub preview_lines: u32,
-    pub save_dir: PathBuf,
-    /// For showing dates; fixed at start (tests use UTC).
-    pub tz: jiff::tz::TimeZone,
     pub color: bool,
     /// Quit once the commit in progress is done.
     pub quit_after_commit: bool,
@@ -260,8 +276,6 @@ pub struct App {
     /// login asks again.
     pub asks_password: bool,
     next_id: u64,
-    /// The session's rows that had headers, by key, kept across reconnects.
-    known: HashMap<MsgKey, Summary>,
 }
 
 /// Lines of transcript kept in the app.
@@ -275,8 +289,13 @@ impl App {
         tz: jiff::tz::TimeZone,
     ) -> App {
         App {
-            account,
-            info: None,
+            setup: Setup {
+                account,
+                save_dir,
+                preview_lines,
+                tz,
+            },
+            session: Session::default(),
             conn: Conn::Connecting {
                 stage: Stage::Connect,
                 done: Vec::new(),
@@ -298,21 +317,15 @@ impl App {
             dialog: None,
             overlay: None,
             status: None,
-            transcript: VecDeque::new(),
             report: None,
             report_source: None,
-            latency: None,
             width: 80,
             height: 24,
-            preview_lines,
-            save_dir,
-            tz,
             color: true,
             quit_after_commit: false,
             quitting: false,
             asks_password: false,
             next_id: 1,
-            known: HashMap::new(),
         }
     }
 
@@ -365,10 +378,10 @@ impl App {
 
     fn push_transcript(&mut self, lines: Vec<Line>) {
         for l in lines {
-            if self.transcript.len() == TRANSCRIPT_KEEP {
-                self.transcript.pop_front();
+            if self.session.transcript.len() == TRANSCRIPT_KEEP {
+                self.session.transcript.pop_front();
             }
-            self.transcript.push_back(l);
+            self.session.transcript.push_back(l);
         }
     }
 }

@@ -74,7 +74,7 @@ impl App {
         let Ok(ts) = jiff::Timestamp::from_second(unix) else {
             return String::new();
         };
-        let z = ts.to_zoned(self.tz.clone());
+        let z = ts.to_zoned(self.setup.tz.clone());
         z.strftime(if long {
             "%Y-%m-%d %H:%M"
         } else {

@@ -105,7 +105,7 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
         id,
         number: row.number,
         uidl: row.uidl.clone(),
-        lines: app.preview_lines,
+        lines: app.setup.preview_lines,
         size: row.size,
     }));
 }

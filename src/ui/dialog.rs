@@ -73,7 +73,7 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
                 lines.push(Line::raw(""));
             }
             lines.push(Line::from(vec![
-                Span::raw(format!("Password for {}: ", app.account)),
+                Span::raw(format!("Password for {}: ", app.setup.account)),
                 Span::raw("*".repeat(input.len().min(40))),
                 Span::styled("▏", theme.key()),
             ]));

@@ -46,15 +46,16 @@ pub fn transcript(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme
     frame.render_widget(Clear, area);
     let title = format!(
         " Transcript: {} lines, credentials as *** (w writes it, Esc closes) ",
-        app.transcript.len()
+        app.session.transcript.len()
     );
     let block = frame_block(&title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = inner.height as usize;
-    let max_start = app.transcript.len().saturating_sub(rows);
+    let max_start = app.session.transcript.len().saturating_sub(rows);
     let start = scroll.min(max_start);
     let lines: Vec<Line> = app
+        .session
         .transcript
         .iter()
         .skip(start)
