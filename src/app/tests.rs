@@ -377,27 +377,6 @@ fn commit_asks_then_sends_dele_for_the_marks() {
 }
 
 #[test]
-fn after_a_commit_the_app_follows_what_the_worker_says() {
-    let mut a = app(3);
-    send(&mut a, [key('d'), key('c'), key('y')]);
-    update(
-        &mut a,
-        Msg::Worker(Event::Committed(CommitReport {
-            deleted: vec![Mark {
-                number: 1,
-                uidl: Some("uid1".into()),
-            }],
-            gone: vec![],
-            quit: "+OK".into(),
-        })),
-    );
-    assert_eq!(a.conn, Conn::Ready, "no reconnect is assumed");
-    update(&mut a, Msg::Worker(Event::Connecting));
-    assert!(matches!(a.conn, Conn::Connecting { .. }));
-    assert!(a.status.as_ref().unwrap().1.contains("deleted 1 messages"));
-}
-
-#[test]
 fn a_refused_dele_asks_again() {
     let mut a = app(4);
     send(&mut a, [key('d'), key('d'), key('c'), key('y')]);
@@ -810,3 +789,4 @@ fn the_report_wraps_to_the_screen_width() {
     assert!(row.contains("UIDL 17ea8182"), "{lines:#?}");
 }
 mod screen;
+mod worker_events;
