@@ -7,11 +7,14 @@
 //! `Stage`… → `Connected` → `Listing` → `Headers`…; a key `s` → `Save` →
 //! `SaveProgress`… → `Saved`; `Commit` → `Committed` (or `CommitRefused`,
 //! then `CommitAccepted` or `Reset`), then `Connecting` again: the worker
-//! tells what it does, the app does not guess it. What went wrong crosses as a typed
-//! [`Failure`] (a kind the app matches, and a sentence it shows), never as
-//! text to be searched. A message is one [`MsgKey`] from the mark to the
-//! `DELE`. The worker never touches UI state; the app never touches the
-//! socket. Nothing here renders text for a screen.
+//! tells what it does, the app does not guess it.
+//!
+//! What went wrong crosses as a typed [`Failure`] (a kind the app matches,
+//! and a sentence it shows), never as text to be searched. A message is
+//! one [`MsgKey`] from the mark to the `DELE`. The worker never touches UI
+//! state; the app never touches the socket. Nothing here renders text for
+//! a screen. The actor itself: `run.rs` (loop, connect, headers,
+//! keepalive), `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
 mod commit;
 mod failure;
