@@ -11,7 +11,7 @@ use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server};
 use popdoc::store::Collision;
-use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, Request, spawn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

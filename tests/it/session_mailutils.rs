@@ -20,7 +20,7 @@ use crate::support::mailutils::{DOMAIN, Mailutils, MuUser};
 use crate::support::report::json;
 use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
-use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, Request, spawn};
 use tokio::sync::mpsc;
 
 /// `popdoc SUBCOMMAND --ca-file CA URL ARGS...`.

@@ -11,7 +11,7 @@ use popdoc::client::Stage;
 use popdoc::client::log::{Dir, Line};
 use popdoc::client::ops::Listing;
 use popdoc::mail::{Summary, preview};
-use popdoc::worker::run::{Event, SessionInfo};
+use popdoc::worker::{Event, Failure, FailureKind, SessionInfo};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -68,8 +68,10 @@ fn connected(w: u16, h: u16, n: u32) -> App {
     update(
         &mut a,
         Msg::Worker(Event::Connected(SessionInfo {
-            server: "sam@pop.example.com:995".into(),
-            security: "TLS 1.3".into(),
+            user: "sam".into(),
+            host: "pop.example.com".into(),
+            port: 995,
+            tls: Some("TLS 1.3".into()),
             method: "SASL PLAIN".into(),
             started_utc: "2026-11-20 09:00:00".into(),
             ..Default::default()
@@ -310,7 +312,7 @@ fn commit_dialog() {
         for c in ['d', 'd', 'c', 'y'] {
             update(&mut a, key(c));
         }
-        let mark = |n: u32| popdoc::worker::run::Mark {
+        let mark = |n: u32| popdoc::worker::Mark {
             number: n,
             uidl: Some(format!("{n:08x}")),
         };
@@ -332,9 +334,10 @@ fn error_and_password() {
         let mut a = app(w, h);
         update(
             &mut a,
-            Msg::Worker(Event::Failed(
-                "login failed: -ERR [IN-USE] Mailbox is locked — another client holds the mailbox lock; close the other mail client or wait and retry".into(),
-            )),
+            Msg::Worker(Event::Failed(Failure::new(
+                FailureKind::InUse,
+                "login failed: -ERR [IN-USE] Mailbox is locked — another client holds the mailbox lock; close the other mail client or wait and retry",
+            ))),
         );
         a
     });
@@ -343,9 +346,10 @@ fn error_and_password() {
         a.ask_password();
         update(
             &mut a,
-            Msg::Worker(Event::Failed(
-                "login failed: -ERR [AUTH] Authentication failed.".into(),
-            )),
+            Msg::Worker(Event::Failed(Failure::new(
+                FailureKind::Auth,
+                "login failed: -ERR [AUTH] Authentication failed.",
+            ))),
         );
         for c in "secret".chars() {
             update(&mut a, key(c));
@@ -407,7 +411,7 @@ fn previewed(w: u16, h: u16) -> App {
         Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
     );
     let id = match &fx[..] {
-        [popdoc::app::Effect::Pop(popdoc::worker::run::Request::Preview { id, .. })] => *id,
+        [popdoc::app::Effect::Pop(popdoc::worker::Request::Preview { id, .. })] => *id,
         other => panic!("{other:?}"),
     };
     let top = b"From: Edward Hollis <edward@hollisrowe.example.net>\r\nTo: Sam Okafor <sam@example.com>\r\nDate: Tue, 03 Nov 2026 16:01:00 +0000\r\nSubject: Signed contracts - scanned\r\nMessage-ID: <c1@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSam,\r\n\r\nAttached are the signed contracts, all 48 pages.\r\nSorry about the size.\r\n\r\nEdward\r\n--b\r\nContent-Type: application/pdf; name=\"contracts.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n";

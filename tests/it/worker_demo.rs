@@ -11,7 +11,7 @@ use popdoc::client::{CertCheck, Connection, Credentials, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::report::Step;
 use popdoc::store::Collision;
-use popdoc::worker::run::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, Request, spawn};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
