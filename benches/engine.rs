@@ -7,7 +7,9 @@
 //! Run with `cargo bench --bench engine`. The Dovecot parts need Dovecot
 //! (see README); without it they are skipped with a note.
 
-#[path = "../tests/support/mod.rs"]
+// The bench uses only the Dovecot harness and the message generator.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::process::{Command, Stdio};

@@ -16,6 +16,7 @@ use crate::client::transport::{CertCheck, Security, parse_fingerprint};
 const AFTER_HELP: &str = "\
 Examples:
   popdoc demo                                   try it on a built-in demo mailbox
+  popdoc demo --serve                           only the demo server: URL and password for list, save, check
   popdoc pop3s://alice@pop.example.com          open a mailbox (TLS, port 995)
   popdoc pop3://alice@mail.example.com          STLS on port 110 (encryption required)
   popdoc list pop3s://alice@pop.example.com     print every message

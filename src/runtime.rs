@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::account::Account;
 use crate::app::{self, App, Effect, Msg, StatusKind};
-use crate::worker::run::{self as worker, Request};
+use crate::worker::{self, Request};
 
 const FRAME: Duration = Duration::from_millis(16);
 /// How long to wait for the worker to leave cleanly at quit.
@@ -206,7 +206,7 @@ async fn event_loop(
                     if app.quitting {
                         return app.outcome();
                     }
-                    Msg::Worker(worker::Event::Disconnected("the connection task ended unexpectedly".into()))
+                    Msg::Worker(worker::Event::Disconnected(worker::Failure::new(worker::FailureKind::Local, "the connection task ended unexpectedly")))
                 }
             },
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,

@@ -396,3 +396,34 @@ mod tests {
         assert!(file_name(None, Some(&"u".repeat(500)), 1).len() <= 255);
     }
 }
+
+/// Why [`retr_to_file`] saved nothing.
+#[derive(Debug)]
+pub enum RetrFailed {
+    /// The file could not be started or finished.
+    File(SaveError),
+    /// The RETR failed (or was cancelled).
+    Retr(crate::client::Error),
+}
+
+/// The save sequence of `popdoc save` and the TUI: `RETR number` streamed
+/// into a pending file beside `dest`, then verified and renamed into place.
+/// Returns the file and how long the RETR took. On failure or cancel the
+/// pending file is removed.
+pub async fn retr_to_file(
+    conn: &mut crate::client::Connection,
+    number: u32,
+    dest: &Path,
+    collision: Collision,
+    progress: &mut (dyn FnMut(u64) + Send),
+    cancel: Option<&tokio_util::sync::CancellationToken>,
+) -> Result<(Saved, std::time::Duration), RetrFailed> {
+    let mut file = PendingFile::create(dest, collision).map_err(RetrFailed::File)?;
+    let started = std::time::Instant::now();
+    conn.retr_to(number, &mut file, progress, cancel)
+        .await
+        .map_err(RetrFailed::Retr)?;
+    let elapsed = started.elapsed();
+    let saved = file.commit().await.map_err(RetrFailed::File)?;
+    Ok((saved, elapsed))
+}

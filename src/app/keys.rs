@@ -243,6 +243,18 @@ pub fn help_rows() -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The notes under the key rows in the help.
+pub const HELP_NOTES: [&str; 2] = [
+    " Marks are kept by popdoc until you commit (c, then y); q asks before leaving them.",
+    " Leaving without committing deletes nothing on the server.",
+];
+
+/// Lines of the help text (for scrolling): the rows, a blank line, the
+/// notes.
+pub fn help_lines() -> usize {
+    help_rows().len() + 1 + HELP_NOTES.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

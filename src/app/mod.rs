@@ -1,15 +1,28 @@
 //! The TUI's state and its pure update function. The UI task alone owns
 //! [`App`]; [`update`] takes a [`Msg`] (a key, a resize, a worker event)
 //! and returns [`Effect`]s for the runtime to carry out. No I/O, no clocks,
-//! no terminal here: every behaviour is testable with plain values.
+//! no terminal here: every behaviour is testable with plain values. The
+//! app never imports `ui`: the ui reads the state (and `layout.rs`).
+//!
+//! Its parts: `update.rs` dispatches a message; `input.rs` (the list and
+//! the preview) and `dialogs.rs` (dialogs, overlays, the filter prompt)
+//! take keys; `events.rs` takes the worker's events; `view.rs` filters and
+//! sorts the list; `screen.rs` and `layout.rs` say where things are on
+//! screen; `keyset.rs` keeps marks and saves by `MsgKey`.
 
+mod dialogs;
+mod events;
+mod input;
 pub mod keys;
+pub mod keyset;
+pub mod layout;
 pub mod pager;
 pub mod picker;
 mod screen;
 mod update;
+mod view;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,7 +31,10 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Stage;
 use crate::client::log::Line;
 use crate::mail::{Preview, Summary};
-use crate::worker::run::{Mark, Request, SessionInfo};
+use crate::worker::{Failure, Mark, MsgKey, Request, SessionInfo};
+
+pub use keyset::KeySet;
+pub use view::{FILTER_SEARCHES, SortKey};
 
 pub use update::update;
 
@@ -29,7 +45,7 @@ pub enum Msg {
     /// Mouse wheel: positive is down.
     Scroll(i32),
     Resize(u16, u16),
-    Worker(crate::worker::run::Event),
+    Worker(crate::worker::Event),
     /// A file the runtime wrote for an [`Effect::WriteFile`].
     Written(Result<PathBuf, String>),
 }
@@ -61,59 +77,14 @@ pub struct Row {
 
 impl Row {
     /// Marks and saves are keyed by UIDL (by number when there is none).
-    pub fn key(&self) -> String {
-        match &self.uidl {
-            Some(u) => u.clone(),
-            None => format!("#{}", self.number),
-        }
+    pub fn key(&self) -> MsgKey {
+        MsgKey::new(self.number, self.uidl.as_deref())
     }
 
     pub fn mark(&self) -> Mark {
         Mark {
             number: self.number,
             uidl: self.uidl.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Number,
-    Size,
-    Date,
-    From,
-    Subject,
-}
-
-impl SortKey {
-    pub fn next(self) -> SortKey {
-        match self {
-            SortKey::Number => SortKey::Size,
-            SortKey::Size => SortKey::Date,
-            SortKey::Date => SortKey::From,
-            SortKey::From => SortKey::Subject,
-            SortKey::Subject => SortKey::Number,
-        }
-    }
-
-    /// The order in words: `smallest first`, or the other way (`reverse`).
-    pub fn order(self, reverse: bool) -> &'static str {
-        let (up, down) = match self {
-            SortKey::Number => ("lowest first", "highest first"),
-            SortKey::Size => ("smallest first", "largest first"),
-            SortKey::Date => ("oldest first", "newest first"),
-            SortKey::From | SortKey::Subject => ("A to Z", "Z to A"),
-        };
-        if reverse { down } else { up }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Number => "number",
-            SortKey::Size => "size",
-            SortKey::Date => "date",
-            SortKey::From => "from",
-            SortKey::Subject => "subject",
         }
     }
 }
@@ -140,7 +111,7 @@ pub enum PreviewContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewState {
     pub id: u64,
-    pub key: String,
+    pub key: MsgKey,
     pub number: u32,
     pub content: PreviewContent,
     pub raw: bool,
@@ -150,7 +121,7 @@ pub struct PreviewState {
 #[derive(Debug, Clone)]
 pub struct SaveState {
     pub id: u64,
-    pub key: String,
+    pub key: MsgKey,
     pub number: u32,
     pub subject: String,
     pub bytes: u64,
@@ -169,7 +140,9 @@ pub enum Dialog {
     Committing,
     /// Some DELE were refused.
     CommitRefused {
-        accepted: Vec<Mark>,
+        /// How many DELE were accepted (the worker keeps which, until
+        /// `CommitAccepted` or `Reset`).
+        accepted: usize,
         refused: Vec<(Mark, String)>,
     },
     /// Quit with marks pending.
@@ -239,10 +212,32 @@ pub enum StatusKind {
     Error,
 }
 
+/// What the app was started with; fixed for the run.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The account's label, shown until the session says more.
+    pub account: String,
+    pub save_dir: PathBuf,
+    pub preview_lines: u32,
+    /// For showing dates (tests use UTC).
+    pub tz: jiff::tz::TimeZone,
+}
+
+/// What the worker has told about the session (kept across reconnects).
+#[derive(Debug, Default)]
+pub struct Session {
+    pub info: Option<SessionInfo>,
+    /// Latency of the last command.
+    pub latency: Option<Duration>,
+    pub transcript: VecDeque<Line>,
+    /// The rows that had headers, by key, kept across reconnects.
+    known: HashMap<MsgKey, Summary>,
+}
+
 /// The TUI's whole state.
 pub struct App {
-    pub account: String,
-    pub info: Option<SessionInfo>,
+    pub setup: Setup,
+    pub session: Session,
     pub conn: Conn,
     /// The listing of this session has arrived.
     pub listed: bool,
@@ -257,27 +252,21 @@ pub struct App {
     pub reverse: bool,
     pub filter: String,
     pub filter_editing: bool,
-    pub marks: BTreeSet<String>,
-    pub saved: HashSet<String>,
+    pub marks: KeySet,
+    pub saved: KeySet,
     pub headers_done: usize,
     pub preview: Option<PreviewState>,
     pub save: Option<SaveState>,
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub status: Option<(StatusKind, String)>,
-    pub transcript: VecDeque<Line>,
     /// The last connection report (`i`), as text lines wrapped to the
     /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
     /// The report those lines come from, or why there is none.
-    pub report_source: Option<Result<Box<crate::report::Report>, String>>,
-    pub latency: Option<Duration>,
+    pub report_source: Option<Result<Box<crate::report::Report>, Failure>>,
     pub width: u16,
     pub height: u16,
-    pub preview_lines: u32,
-    pub save_dir: PathBuf,
-    /// For showing dates; fixed at start (tests use UTC).
-    pub tz: jiff::tz::TimeZone,
     pub color: bool,
     /// Quit once the commit in progress is done.
     pub quit_after_commit: bool,
@@ -287,8 +276,6 @@ pub struct App {
     /// login asks again.
     pub asks_password: bool,
     next_id: u64,
-    /// The session's rows that had headers, by key, kept across reconnects.
-    known: HashMap<String, Summary>,
 }
 
 /// Lines of transcript kept in the app.
@@ -302,8 +289,13 @@ impl App {
         tz: jiff::tz::TimeZone,
     ) -> App {
         App {
-            account,
-            info: None,
+            setup: Setup {
+                account,
+                save_dir,
+                preview_lines,
+                tz,
+            },
+            session: Session::default(),
             conn: Conn::Connecting {
                 stage: Stage::Connect,
                 done: Vec::new(),
@@ -317,29 +309,23 @@ impl App {
             reverse: false,
             filter: String::new(),
             filter_editing: false,
-            marks: BTreeSet::new(),
-            saved: HashSet::new(),
+            marks: KeySet::default(),
+            saved: KeySet::default(),
             headers_done: 0,
             preview: None,
             save: None,
             dialog: None,
             overlay: None,
             status: None,
-            transcript: VecDeque::new(),
             report: None,
             report_source: None,
-            latency: None,
             width: 80,
             height: 24,
-            preview_lines,
-            save_dir,
-            tz,
             color: true,
             quit_after_commit: false,
             quitting: false,
             asks_password: false,
             next_id: 1,
-            known: HashMap::new(),
         }
     }
 
@@ -392,104 +378,12 @@ impl App {
 
     fn push_transcript(&mut self, lines: Vec<Line>) {
         for l in lines {
-            if self.transcript.len() == TRANSCRIPT_KEEP {
-                self.transcript.pop_front();
+            if self.session.transcript.len() == TRANSCRIPT_KEEP {
+                self.session.transcript.pop_front();
             }
-            self.transcript.push_back(l);
+            self.session.transcript.push_back(l);
         }
     }
-
-    /// Rebuilds `view` from rows, filter and sort, keeping the selected
-    /// message selected.
-    pub fn rebuild_view(&mut self) {
-        let keep: Vec<String> = self.selected_row().map(Row::key).into_iter().collect();
-        self.rebuild_view_keeping(&keep);
-    }
-
-    /// The keys of the shown messages from the selected one on, then those
-    /// before it nearest first: whom to select when the selected message
-    /// goes away (the next one that remains, else the one before).
-    pub fn selection_candidates(&self) -> Vec<String> {
-        let key = |&i: &usize| self.rows[i].key();
-        let (before, after) = self.view.split_at(self.selected.min(self.view.len()));
-        after
-            .iter()
-            .map(key)
-            .chain(before.iter().rev().map(key))
-            .collect()
-    }
-
-    /// Rebuilds `view`, selecting the first of `keep` that is shown.
-    pub fn rebuild_view_keeping(&mut self, keep: &[String]) {
-        let needle = self.filter.to_lowercase();
-        let mut view: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
-            .collect();
-        let rows = &self.rows;
-        let text = |i: usize, f: fn(&Summary) -> &str| -> Option<String> {
-            rows[i]
-                .summary
-                .as_ref()
-                .map(|s| f(s).to_lowercase())
-                .filter(|s| !s.is_empty())
-        };
-        match self.sort {
-            SortKey::Number => view.sort_by_key(|&i| rows[i].number),
-            SortKey::Size => view.sort_by_key(|&i| (rows[i].size, rows[i].number)),
-            SortKey::Date => view.sort_by_key(|&i| {
-                let d = rows[i].summary.as_ref().and_then(|s| s.date);
-                (d.is_none(), d, rows[i].number)
-            }),
-            SortKey::From => view.sort_by_cached_key(|&i| {
-                let t = text(i, |s| &s.from);
-                (t.is_none(), t, rows[i].number)
-            }),
-            SortKey::Subject => view.sort_by_cached_key(|&i| {
-                let t = text(i, |s| &s.subject);
-                (t.is_none(), t, rows[i].number)
-            }),
-        }
-        if self.reverse {
-            view.reverse();
-        }
-        self.view = view;
-        let position = |k: &String| self.view.iter().position(|&i| self.rows[i].key() == *k);
-        let found = if keep.len() <= 1 {
-            keep.first().and_then(position)
-        } else {
-            let shown: HashMap<String, usize> = self
-                .view
-                .iter()
-                .enumerate()
-                .map(|(pos, &i)| (self.rows[i].key(), pos))
-                .collect();
-            keep.iter().find_map(|k| shown.get(k).copied())
-        };
-        self.selected = found.unwrap_or(0).min(self.view.len().saturating_sub(1));
-        self.scroll_into_view();
-    }
-}
-
-/// What the filter searches, for the prompt and the help.
-pub const FILTER_SEARCHES: &str =
-    "From and Subject; a whole UIDL or message number (pasted) also matches";
-
-/// The filter matches From and Subject by substring; a UIDL or a number
-/// only when it is the whole value (a word typed should not match inside
-/// an unrelated UIDL).
-fn matches_filter(r: &Row, needle: &str) -> bool {
-    let hit = |s: &str| s.to_lowercase().contains(needle);
-    let needle_number = needle.strip_prefix('#').unwrap_or(needle);
-    if r.number.to_string() == needle_number
-        || r.uidl
-            .as_deref()
-            .is_some_and(|u| u.to_lowercase() == needle)
-    {
-        return true;
-    }
-    r.summary.as_ref().is_some_and(|s| {
-        hit(&s.from) || hit(&s.subject) || s.from_address.as_deref().is_some_and(hit)
-    })
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub fn lines(app: &App, p: &PreviewState, width: usize) -> Vec<PagerLine> {
         PreviewContent::Loading => {
             let text = format!(
                 "loading the first {} lines (TOP {} {})…",
-                app.preview_lines, p.number, app.preview_lines
+                app.setup.preview_lines, p.number, app.setup.preview_lines
             );
             push_wrapped(&mut out, Tone::Dim, &text, width, 0);
             return out;
@@ -96,7 +96,7 @@ pub fn lines(app: &App, p: &PreviewState, width: usize) -> Vec<PagerLine> {
         BodyKind::None => "no text part",
     };
     let cut = if pv.truncated {
-        format!(", first {} lines", app.preview_lines)
+        format!(", first {} lines", app.setup.preview_lines)
     } else {
         String::new()
     };

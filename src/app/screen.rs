@@ -9,9 +9,9 @@ use super::{App, Conn, pager};
 use crate::util::{fit, wrap};
 
 impl App {
-    /// Where things are on screen now (see `ui::layout`).
-    pub fn areas(&self) -> crate::ui::layout::Areas {
-        crate::ui::layout::areas(
+    /// Where things are on screen now (see `layout.rs`).
+    pub fn areas(&self) -> super::layout::Areas {
+        super::layout::areas(
             self.width,
             self.height,
             self.preview.is_some(),
@@ -46,7 +46,7 @@ impl App {
         .into_iter()
         .map(|l| format!(" {l}"))
         .collect();
-        let max = crate::ui::layout::max_status_lines(self.height) as usize;
+        let max = super::layout::max_status_lines(self.height) as usize;
         if lines.len() > max {
             let rest = lines.split_off(max - 1).concat();
             let room = if max == 1 {
@@ -74,7 +74,7 @@ impl App {
         let Ok(ts) = jiff::Timestamp::from_second(unix) else {
             return String::new();
         };
-        let z = ts.to_zoned(self.tz.clone());
+        let z = ts.to_zoned(self.setup.tz.clone());
         z.strftime(if long {
             "%Y-%m-%d %H:%M"
         } else {
@@ -85,7 +85,7 @@ impl App {
 
     /// Where the preview's text goes on screen (zero-sized when closed).
     pub fn preview_text_area(&self) -> ratatui::layout::Rect {
-        crate::ui::layout::preview_text(self.areas().preview)
+        super::layout::preview_text(self.areas().preview)
     }
 
     /// How far the preview can scroll: its last line at the bottom of the

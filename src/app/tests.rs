@@ -9,7 +9,9 @@ use super::*;
 use crate::client::ops::Listing;
 use crate::mail::Summary;
 use crate::store::Saved;
-use crate::worker::run::{CommitReport, Event, Mark, Request, SessionInfo};
+use crate::worker::{
+    CommitReport, Event, Failure, FailureKind, Mark, Provider, Request, SessionInfo,
+};
 
 fn key(c: char) -> Msg {
     let mods = if c.is_ascii_uppercase() {
@@ -140,7 +142,7 @@ fn sorting_puts_missing_headers_last() {
         &mut a,
         [Msg::Worker(Event::Headers(vec![
             (2, Ok(summary(2))),
-            (3, Err("too long".into())),
+            (3, Err(Failure::new(FailureKind::Protocol, "too long"))),
         ]))],
     );
     for _ in 0..2 {
@@ -273,7 +275,7 @@ fn save_then_mark_marks_only_a_verified_complete_save() {
         &mut a,
         Msg::Worker(Event::Saved {
             id,
-            result: Err("disk full".into()),
+            result: Err(Failure::new(FailureKind::Local, "disk full")),
             list_size: 1,
             cancelled: false,
         }),
@@ -295,11 +297,13 @@ fn escape_cancels_a_save_and_the_app_waits_for_the_reconnect() {
         &mut a,
         Msg::Worker(Event::Saved {
             id,
-            result: Err("cancelled".into()),
+            result: Err(Failure::new(FailureKind::Cancelled, "cancelled")),
             list_size: 1,
             cancelled: true,
         }),
     );
+    // The worker says it reconnects; the app does not guess it.
+    update(&mut a, Msg::Worker(Event::Connecting));
     assert!(a.save.is_none());
     assert!(matches!(a.conn, Conn::Connecting { .. }));
     assert!(
@@ -513,7 +517,7 @@ fn a_preview_for_a_row_left_behind_is_dropped() {
         Msg::Worker(Event::Preview {
             id: second,
             number: 2,
-            result: Err("late".into()),
+            result: Err(Failure::new(FailureKind::Timeout, "late")),
         }),
     );
     assert!(a.preview.is_none(), "a reply after closing opens nothing");
@@ -621,7 +625,10 @@ fn connection_failures_and_retry() {
     let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
     update(
         &mut a,
-        Msg::Worker(Event::Failed("login failed: -ERR [AUTH] no".into())),
+        Msg::Worker(Event::Failed(Failure::new(
+            FailureKind::Auth,
+            "login failed: -ERR [AUTH] no",
+        ))),
     );
     assert!(matches!(a.conn, Conn::Failed(_)));
     let fx = send(&mut a, [key('r')]);
@@ -638,7 +645,10 @@ fn connection_failures_and_retry() {
 fn gmail_users_are_told_about_its_pop_behaviour() {
     let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
     let info = SessionInfo {
-        server: "me@gmail.com@pop.gmail.com:995".into(),
+        user: "me@gmail.com".into(),
+        host: "pop.gmail.com".into(),
+        port: 995,
+        provider: Provider::Gmail,
         ..Default::default()
     };
     send(
@@ -704,9 +714,10 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
     assert!(a.dialog.is_none());
     update(
         &mut a,
-        Msg::Worker(Event::Failed(
-            "login failed: -ERR [AUTH] Authentication failed.".into(),
-        )),
+        Msg::Worker(Event::Failed(Failure::new(
+            FailureKind::Auth,
+            "login failed: -ERR [AUTH] Authentication failed.",
+        ))),
     );
     assert!(
         matches!(&a.dialog, Some(Dialog::Password { message: Some(m), .. }) if m.contains("[AUTH]"))
@@ -715,7 +726,10 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
     a.dialog = None;
     update(
         &mut a,
-        Msg::Worker(Event::Failed("could not connect".into())),
+        Msg::Worker(Event::Failed(Failure::new(
+            FailureKind::Network,
+            "could not connect",
+        ))),
     );
     assert!(a.dialog.is_none());
     // Esc in the dialog leaves.
@@ -731,7 +745,10 @@ fn the_report_opens_scrolls_and_writes() {
     assert!(matches!(requests(&fx)[..], [Request::Report]));
     assert_eq!(a.overlay, Some(Overlay::Report { scroll: 0 }));
     let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
-    update(&mut a, Msg::Worker(Event::Report(Err(text))));
+    update(
+        &mut a,
+        Msg::Worker(Event::Report(Err(Failure::not_connected(text)))),
+    );
     assert_eq!(a.report.as_ref().unwrap().len(), 40);
     send(&mut a, [key('G')]);
     assert_eq!(a.overlay, Some(Overlay::Report { scroll: 40 - 22 }));
@@ -772,3 +789,4 @@ fn the_report_wraps_to_the_screen_width() {
     assert!(row.contains("UIDL 17ea8182"), "{lines:#?}");
 }
 mod screen;
+mod worker_events;

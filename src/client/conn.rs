@@ -11,14 +11,12 @@ use tokio::time::Instant;
 use super::error::Error;
 use super::log::{Dir, SessionLog, Timing};
 use super::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
+use crate::pop3::pipeline::DEFAULT_WINDOW_BYTES;
 use crate::pop3::reply::apop_timestamp;
 use crate::pop3::sasl::{Mechanism, SaslClient};
 use crate::pop3::{Capabilities, Command, Expect, ReadEvent, Reader, Status};
 
 const READ_BUF: usize = 64 * 1024;
-/// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
-/// by a small command count: 512 `TOP n 0` at the 8 KiB each assumes.
-pub const DEFAULT_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A stage of opening a session, for progress displays and `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +121,6 @@ pub struct Connection {
     /// The login method that succeeded, e.g. "SASL PLAIN".
     pub method: Option<String>,
     pub(super) broken: Option<String>,
-    /// Bytes written to the socket so far.
-    pub(super) written: u64,
 }
 
 impl Connection {
@@ -194,7 +190,6 @@ impl Connection {
             window_bytes: DEFAULT_WINDOW_BYTES,
             method: None,
             broken: None,
-            written: 0,
         };
         Ok(conn)
     }

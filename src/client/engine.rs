@@ -1,14 +1,15 @@
 //! The command engine: every command goes through [`Connection::exchange`],
-//! which keeps a bounded window of commands in flight when the server
-//! allows PIPELINING (one at a time otherwise), reading and writing at the
-//! same time, with one code path for both cases.
+//! a thin pump around the sans-I/O [`Pipeline`], which decides how many
+//! commands are in flight (a bounded window when the server allows
+//! PIPELINING, one at a time otherwise) and which reply completes which
+//! command. The pump reads and writes at the same time, with one code path
+//! for both cases; it must not keep window bookkeeping of its own.
 //!
 //! Every reply is timed and logged (see [`SessionLog`]); every wait has a
 //! timeout whose error names the command the server did not answer.
 //! Bodies are collected only up to the command's limit; RETR bodies stream
 //! into a writer and are never held whole.
 
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::Poll;
@@ -21,10 +22,8 @@ use tokio_util::sync::CancellationToken;
 use super::conn::Connection;
 use super::error::Error;
 use super::log::{Dir, Timing};
-use crate::pop3::{Command, Event, Expect, ProtocolError, Status};
-
-/// Most commands in flight at once, whatever their expected size.
-const MAX_INFLIGHT: usize = 1024;
+use crate::pop3::pipeline::{Arrival, Completed, Pipeline, PipelineError, Window};
+use crate::pop3::{Command, Expect, ProtocolError, ReadEvent, Status};
 
 /// A complete reply: the status and, for multi-line replies, the body.
 #[derive(Debug, Clone)]
@@ -33,21 +32,15 @@ pub struct Reply {
     pub body: Option<Vec<u8>>,
 }
 
-struct Inflight {
+/// What the engine keeps for each command in the window.
+struct Tag {
+    /// The command's place in the order given.
     index: usize,
+    /// The command as the transcript shows it.
     name: String,
-    expect: Expect,
-    /// The stream offset just past this command's bytes.
-    end: u64,
-    bytes_out: u64,
     sent: Option<Duration>,
     first: Option<Duration>,
-    status: Option<Status>,
-    body: Vec<u8>,
-    overflow: bool,
     streamed: u64,
-    /// The reply size expected, counted against the window.
-    size: u64,
 }
 
 /// What the engine reports as replies complete.
@@ -97,10 +90,7 @@ impl Connection {
         })
         .await;
         match r {
-            Ok(Ok(())) => {
-                self.written += out.len() as u64;
-                Ok(out.len() as u64)
-            }
+            Ok(Ok(())) => Ok(out.len() as u64),
             Ok(Err(e)) => Err(self.fail(io_error(verb, e))),
             Err(_) => Err(self.fail(Error::Timeout {
                 command: verb.into(),
@@ -125,7 +115,7 @@ impl Connection {
     }
 
     /// The next reader event, reading as needed, within the timeout.
-    pub(super) async fn next_event(&mut self, command: &str) -> Result<Event, Error> {
+    pub(super) async fn next_event(&mut self, command: &str) -> Result<ReadEvent, Error> {
         loop {
             match self.reader.next_event() {
                 Ok(Some(e)) => return Ok(e),
@@ -169,7 +159,7 @@ impl Connection {
     /// Reads a status line (greeting).
     pub(super) async fn wait_status(&mut self, what: &str) -> Result<Status, Error> {
         match self.next_event(what).await? {
-            Event::Status(s) => {
+            ReadEvent::Status(s) => {
                 self.log.push(Dir::Received, s.to_string());
                 Ok(s)
             }
@@ -206,7 +196,7 @@ impl Connection {
     pub async fn exchange<W: AsyncWrite + Unpin + Send>(
         &mut self,
         cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
-        mut sink: Option<&mut W>,
+        sink: Option<&mut W>,
         cancel: Option<&CancellationToken>,
         each: &mut (dyn FnMut(Outcome) + Send),
     ) -> Result<(), Error> {
@@ -217,71 +207,68 @@ impl Connection {
             });
         }
         let window = if self.pipelining() {
-            self.window_bytes
+            Window::Bytes(self.window_bytes)
         } else {
-            0
+            Window::OneAtATime
         };
+        let mut pipe = Pipeline::new(std::mem::take(&mut self.reader), window);
+        let result = self.pump(&mut pipe, cmds, sink, cancel, each).await;
+        self.reader = pipe.into_reader();
+        result
+    }
+
+    /// The I/O around [`Pipeline`]: pushes what the window admits, writes
+    /// its bytes, feeds it what arrives and hands each reply to `each`.
+    async fn pump<W: AsyncWrite + Unpin + Send>(
+        &mut self,
+        pipe: &mut Pipeline<Tag>,
+        cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
+        mut sink: Option<&mut W>,
+        cancel: Option<&CancellationToken>,
+        each: &mut (dyn FnMut(Outcome) + Send),
+    ) -> Result<(), Error> {
         let mut cmds = cmds.enumerate().peekable();
-        let mut inflight: VecDeque<Inflight> = VecDeque::new();
-        let mut expected: u64 = 0;
-        let mut out: Vec<u8> = Vec::new();
-        let mut out_pos = 0usize;
         let mut need_flush = false;
         let mut deadline = Instant::now() + self.timeout;
-        let mut reply_start = self.reader.consumed();
         loop {
             // Queue what the window allows.
             while let Some((_, (_, size))) = cmds.peek() {
-                let fits = inflight.is_empty()
-                    || (window > 0 && inflight.len() < MAX_INFLIGHT && expected + size <= window);
-                if !fits {
+                if !pipe.admits(*size) {
                     break;
                 }
                 let Some((index, (cmd, size))) = cmds.next() else {
                     break;
                 };
-                let before = out.len();
-                if let Err(e) = cmd.encode(&mut out) {
+                let was_empty = pipe.is_empty();
+                let stream = sink.is_some() && cmd.expect() == Some(Expect::Multi { limit: None });
+                let tag = Tag {
+                    index,
+                    name: cmd.redacted(),
+                    sent: None,
+                    first: None,
+                    streamed: 0,
+                };
+                if let Err(e) = pipe.push(&cmd, size, stream, tag) {
                     each(Outcome::Reply(index, Err(Error::Invalid(e.to_string()))));
                     continue;
                 }
-                let len = (out.len() - before) as u64;
-                // The engine sends whole commands, never SASL answers.
-                let expect = cmd.expect().unwrap_or(Expect::Single);
-                self.reader.expect(expect);
                 self.log.push(Dir::Sent, cmd.redacted());
-                if inflight.is_empty() {
+                if was_empty {
                     deadline = Instant::now() + self.timeout;
                 }
-                let end = self.written + (out.len() - out_pos) as u64;
-                inflight.push_back(Inflight {
-                    index,
-                    name: cmd.redacted(),
-                    expect,
-                    end,
-                    bytes_out: len,
-                    sent: None,
-                    first: None,
-                    status: None,
-                    body: Vec::new(),
-                    overflow: false,
-                    streamed: 0,
-                    size,
-                });
-                expected += size;
             }
-            let Some(front) = inflight.front() else {
+            let Some(front) = pipe.front() else {
                 return Ok(());
             };
             let front_name = front.name.clone();
 
             // One step of I/O: write if there is something to write, read
             // while replies are due, whichever is ready first.
-            let want_write = out_pos < out.len();
             let timeout_secs = self.timeout.as_secs();
+            let out = pipe.to_write();
             let io = poll_fn(|cx| {
-                if want_write {
-                    match Pin::new(&mut self.io).poll_write(cx, &out[out_pos..]) {
+                if !out.is_empty() {
+                    match Pin::new(&mut self.io).poll_write(cx, out) {
                         Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Step::Wrote(n))),
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => {}
@@ -328,17 +315,9 @@ impl Connection {
             let now = self.log.now();
             match step {
                 Step::Wrote(n) => {
-                    out_pos += n;
-                    self.written += n as u64;
-                    if out_pos == out.len() {
-                        out.clear();
-                        out_pos = 0;
+                    pipe.wrote(n, |tag| tag.sent = Some(now));
+                    if pipe.to_write().is_empty() {
                         need_flush = true;
-                    }
-                    for c in inflight.iter_mut() {
-                        if c.sent.is_none() && c.end <= self.written {
-                            c.sent = Some(now);
-                        }
                     }
                     continue;
                 }
@@ -352,115 +331,97 @@ impl Connection {
                     }));
                 }
                 Step::Read(n) => {
-                    self.reader.feed(&self.rbuf[..n]);
+                    pipe.feed(&self.rbuf[..n]);
                     deadline = Instant::now() + self.timeout;
                 }
             }
 
             // Hand the bytes read to the commands in flight, in order.
-            while let Some(front) = inflight.front_mut() {
-                let event = match self.reader.next_event() {
-                    Ok(Some(e)) => e,
+            loop {
+                let arrival = match pipe.next_arrival() {
+                    Ok(Some(a)) => a,
                     Ok(None) => break,
                     Err(e) => {
-                        let name = front.name.clone();
-                        return Err(self.protocol(&name, e));
+                        let name = pipe.front().map(|t| t.name.clone()).unwrap_or_default();
+                        return Err(match e {
+                            PipelineError::Protocol(e) => self.protocol(&name, e),
+                            PipelineError::Continuation => self.fail(Error::Malformed {
+                                command: name,
+                                detail: e.to_string(),
+                            }),
+                        });
                     }
                 };
-                front.first.get_or_insert(now);
-                let done = match event {
-                    Event::Status(status) => {
-                        let multi = self.reader.in_body();
+                match arrival {
+                    Arrival::Status(status) => {
+                        let Some(front) = pipe.front_mut() else { break };
+                        front.first.get_or_insert(now);
                         let latency = front.sent.map(|s| now.saturating_sub(s));
                         self.log
                             .push_timed(Dir::Received, status.to_string(), latency);
-                        front.status = Some(status);
-                        !multi
                     }
-                    Event::Data(data) => {
-                        if front.expect == (Expect::Multi { limit: None }) {
-                            if let Some(w) = sink.as_mut() {
-                                if let Err(e) = w.write_all(&data).await {
-                                    self.broken = Some("the destination failed mid-body".into());
-                                    return Err(Error::Write {
-                                        what: "the message".into(),
-                                        reason: e.to_string(),
-                                    });
-                                }
-                                front.streamed += data.len() as u64;
-                                each(Outcome::Progress(front.index, front.streamed));
-                                false
-                            } else {
-                                front.body.extend_from_slice(&data);
-                                false
-                            }
-                        } else {
-                            front.body.extend_from_slice(&data);
-                            false
+                    Arrival::Data(data) => {
+                        let Some(front) = pipe.front_mut() else { break };
+                        if let Some(w) = sink.as_mut()
+                            && let Err(e) = w.write_all(&data).await
+                        {
+                            self.broken = Some("the destination failed mid-body".into());
+                            return Err(Error::Write {
+                                what: "the message".into(),
+                                reason: e.to_string(),
+                            });
                         }
+                        front.streamed += data.len() as u64;
+                        each(Outcome::Progress(front.index, front.streamed));
                     }
-                    Event::Overflow => {
-                        front.overflow = true;
-                        front.body = Vec::new();
-                        false
-                    }
-                    Event::End => true,
-                    Event::Continuation(_) => {
-                        let name = front.name.clone();
-                        return Err(self.fail(Error::Malformed {
-                            command: name,
-                            detail: "a SASL continuation outside AUTH".into(),
-                        }));
-                    }
-                };
-                if done {
-                    let Some(c) = inflight.pop_front() else { break };
-                    expected = expected.saturating_sub(c.size);
-                    let status = c.status.clone().unwrap_or_else(|| Status {
-                        ok: false,
-                        code: None,
-                        text: String::new(),
-                    });
-                    let body_len = c.body.len().max(c.streamed as usize);
-                    if c.status.as_ref().is_some_and(|s| s.ok)
-                        && matches!(c.expect, Expect::Multi { .. })
-                    {
-                        self.log.note(format!("[{} bytes of {}]", body_len, c.name));
-                    }
-                    let consumed_now = self.reader.consumed();
-                    self.log.timing(Timing {
-                        command: c.name.clone(),
-                        sent: c.sent.unwrap_or(now),
-                        first_byte: c.first,
-                        last_byte: Some(now),
-                        bytes_out: c.bytes_out,
-                        bytes_in: consumed_now - reply_start,
-                        ok: Some(status.ok),
-                    });
-                    let result = if c.overflow {
-                        let limit = match c.expect {
-                            Expect::Multi { limit: Some(l) } => l,
-                            _ => 0,
-                        };
-                        Err(Error::TooLong {
-                            command: c.name,
-                            limit,
-                        })
-                    } else if status.ok {
-                        Ok(Reply {
-                            status,
-                            body: matches!(c.expect, Expect::Multi { .. }).then_some(c.body),
-                        })
-                    } else {
-                        Err(Error::Refused {
-                            command: c.name,
-                            status,
-                        })
-                    };
-                    reply_start = consumed_now;
-                    each(Outcome::Reply(c.index, result));
+                    Arrival::Done(c) => self.complete(c, now, each),
                 }
             }
         }
+    }
+
+    /// Logs a complete reply and hands it to `each`.
+    fn complete(
+        &mut self,
+        c: Completed<Tag>,
+        now: Duration,
+        each: &mut (dyn FnMut(Outcome) + Send),
+    ) {
+        let Completed {
+            tag,
+            status,
+            body,
+            body_len,
+            overflow,
+            bytes_out,
+            bytes_in,
+        } = c;
+        if status.ok && body.is_some() {
+            self.log
+                .note(format!("[{} bytes of {}]", body_len, tag.name));
+        }
+        self.log.timing(Timing {
+            command: tag.name.clone(),
+            sent: tag.sent.unwrap_or(now),
+            first_byte: tag.first,
+            last_byte: Some(now),
+            bytes_out,
+            bytes_in,
+            ok: Some(status.ok),
+        });
+        let result = if let Some(limit) = overflow {
+            Err(Error::TooLong {
+                command: tag.name,
+                limit,
+            })
+        } else if status.ok {
+            Ok(Reply { status, body })
+        } else {
+            Err(Error::Refused {
+                command: tag.name,
+                status,
+            })
+        };
+        each(Outcome::Reply(tag.index, result));
     }
 }

@@ -4,6 +4,7 @@
 //! committed in the demo change only that copy. Saves go to a folder of
 //! the user's own (never a fixed name in the shared temporary folder).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -154,18 +155,24 @@ async fn serve(opts: DemoOptions) -> Result<(), String> {
     let password = fresh_password()?;
     let (server, account, dir) = start_with(opts.slow, opts.mailbox_dir, &password).await?;
     let url = format!("pop3://demo@127.0.0.1:{}", account.port);
-    println!("popdoc demo server: the demo mailbox at");
-    println!("{url}");
-    println!("password: {password}");
-    println!("mailbox copy: {}", dir.path().display());
-    println!();
-    println!("In another terminal (the server has no TLS, hence --plaintext):");
-    println!("  export POPDOC_PASSWORD={password}");
-    println!("  popdoc list --plaintext {url}");
-    println!("  popdoc save --plaintext {url} 1");
-    println!("  popdoc check --plaintext {url}");
-    println!("  popdoc --plaintext {url}");
-    println!("Press Ctrl-C to stop.");
+    // Printed with write!, not println!: a closed pipe must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = write!(
+        out,
+        "popdoc demo server: the demo mailbox at\n\
+         {url}\n\
+         password: {password}\n\
+         mailbox copy: {}\n\n\
+         In another terminal (the server has no TLS, hence --plaintext):\n  \
+         export POPDOC_PASSWORD={password}\n  \
+         popdoc list --plaintext {url}\n  \
+         popdoc save --plaintext {url} 1\n  \
+         popdoc check --plaintext {url}\n  \
+         popdoc --plaintext {url}\n\
+         Press Ctrl-C to stop.\n",
+        dir.path().display()
+    );
+    let _ = out.flush();
     stopped().await;
     server.shutdown().await;
     let kept = match &dir {
@@ -173,7 +180,7 @@ async fn serve(opts: DemoOptions) -> Result<(), String> {
         MailboxDir::Kept(p) => format!("its mailbox is in {}", p.display()),
     };
     drop(dir);
-    println!("popdoc demo server stopped; {kept}.");
+    let _ = writeln!(out, "popdoc demo server stopped; {kept}.");
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use super::{CmdError, Progress};
 use crate::account::Account;
 use crate::client::ops::HEADER_LIMIT;
 use crate::mail::summarize;
-use crate::store::{self, Collision, PendingFile, Saved};
+use crate::store::{self, Collision, Saved};
 use crate::util::{human_duration, human_size};
 
 pub struct Request {
@@ -91,12 +91,13 @@ pub async fn save(
             (dir.join(name), Collision::Number)
         }
     };
-    let mut file = PendingFile::create(&dest, collision)?;
     let started = Instant::now();
     let total = entry.size;
-    conn.retr_to(
+    let (saved, elapsed) = store::retr_to_file(
+        &mut conn,
         entry.number,
-        &mut file,
+        &dest,
+        collision,
         &mut |bytes| {
             let secs = started.elapsed().as_secs_f64().max(0.001);
             let rate = bytes as f64 / secs;
@@ -123,9 +124,11 @@ pub async fn save(
         },
         None,
     )
-    .await?;
-    let elapsed = started.elapsed();
-    let saved = file.commit().await?;
+    .await
+    .map_err(|e| match e {
+        store::RetrFailed::File(e) => CmdError::Save(e),
+        store::RetrFailed::Retr(e) => CmdError::Pop(e),
+    })?;
     progress.clear();
     let _ = conn.quit().await;
     Ok(Outcome {

@@ -73,7 +73,7 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
                 lines.push(Line::raw(""));
             }
             lines.push(Line::from(vec![
-                Span::raw(format!("Password for {}: ", app.account)),
+                Span::raw(format!("Password for {}: ", app.setup.account)),
                 Span::raw("*".repeat(input.len().min(40))),
                 Span::styled("▏", theme.key()),
             ]));
@@ -97,11 +97,10 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
             }
             lines.push(Line::raw(""));
             lines.push(Line::raw(format!(
-                "{} other(s) were accepted. Nothing is deleted until you choose.",
-                accepted.len()
+                "{accepted} other(s) were accepted. Nothing is deleted until you choose."
             )));
             lines.push(Line::raw(""));
-            if accepted.is_empty() {
+            if *accepted == 0 {
                 lines.push(keys(theme, &[("n Esc", "delete nothing (RSET)")]));
             } else {
                 lines.push(keys(

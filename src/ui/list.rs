@@ -158,7 +158,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 fn render_empty(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let mut lines = vec![
         Line::raw(""),
-        Line::styled(app.account.clone(), theme.label()),
+        Line::styled(app.setup.account.clone(), theme.label()),
         Line::raw(""),
     ];
     let stage_line = |label: &str, d: std::time::Duration| {

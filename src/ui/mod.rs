@@ -2,7 +2,6 @@
 //! never does I/O.
 
 pub mod dialog;
-pub mod layout;
 pub mod list;
 pub mod overlay;
 pub mod picker;
@@ -12,7 +11,7 @@ pub mod theme;
 
 use ratatui::Frame;
 
-use crate::app::{App, Overlay};
+use crate::app::{App, Overlay, layout};
 use theme::Theme;
 
 pub fn render(frame: &mut Frame, app: &App) {

@@ -8,18 +8,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::keys::help_rows;
+use crate::app::keys::{HELP_NOTES, help_rows};
 use crate::client::log::Dir;
 
 fn frame_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::new()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.label()))
-}
-
-/// Lines of the help text (for scrolling).
-pub fn help_lines() -> usize {
-    help_rows().len() + 3
 }
 
 pub fn help(frame: &mut Frame, scroll: usize, area: Rect, theme: &Theme) {
@@ -37,14 +32,7 @@ pub fn help(frame: &mut Frame, scroll: usize, area: Rect, theme: &Theme) {
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        " Marks are kept by popdoc until you commit (c, then y); q asks before leaving them.",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        " Leaving without committing deletes nothing on the server.",
-        theme.dim(),
-    ));
+    lines.extend(HELP_NOTES.iter().map(|n| Line::styled(*n, theme.dim())));
     let max = lines.len().saturating_sub(inner.height as usize);
     frame.render_widget(
         Paragraph::new(lines)
@@ -58,15 +46,16 @@ pub fn transcript(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme
     frame.render_widget(Clear, area);
     let title = format!(
         " Transcript: {} lines, credentials as *** (w writes it, Esc closes) ",
-        app.transcript.len()
+        app.session.transcript.len()
     );
     let block = frame_block(&title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = inner.height as usize;
-    let max_start = app.transcript.len().saturating_sub(rows);
+    let max_start = app.session.transcript.len().saturating_sub(rows);
     let start = scroll.min(max_start);
     let lines: Vec<Line> = app
+        .session
         .transcript
         .iter()
         .skip(start)

@@ -8,8 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::layout::preview_text;
 use super::theme::Theme;
+use crate::app::layout::preview_text;
 use crate::app::pager::{self, Tone};
 use crate::app::{App, PreviewState};
 

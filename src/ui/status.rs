@@ -34,10 +34,11 @@ fn fit_parts(parts: &[String], width: usize) -> String {
 
 pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let server = app
+        .session
         .info
         .as_ref()
-        .map(|i| i.server.clone())
-        .unwrap_or_else(|| app.account.clone());
+        .map(|i| i.server_label())
+        .unwrap_or_else(|| app.setup.account.clone());
     let mut parts = vec![format!(" {server}")];
     if app.listed || !app.rows.is_empty() {
         parts.push(format!(
@@ -53,14 +54,14 @@ pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             human_size(app.marked_size())
         ));
     }
-    match (&app.conn, &app.info) {
-        (Conn::Ready, Some(info)) => parts.push(info.security.clone()),
+    match (&app.conn, &app.session.info) {
+        (Conn::Ready, Some(info)) => parts.push(info.security_label().to_string()),
         (Conn::Connecting { .. }, _) => parts.push("connecting…".into()),
         (Conn::Failed(_), _) => parts.push("not connected".into()),
         (Conn::Disconnected(_), _) => parts.push("disconnected".into()),
         _ => {}
     }
-    if let Some(l) = app.latency {
+    if let Some(l) = app.session.latency {
         parts.push(format!("reply {}", human_duration(l)));
     }
     parts.push("popdoc".into());

@@ -1,5 +1,144 @@
-//! The TUI's actor: one task that owns the connection (a
-//! `client::Connection`), takes `Request`s from the app and answers with
-//! `Event`s. Never touches UI state; the app never touches the socket.
+//! The app ⇄ worker contract: read this first.
+//!
+//! The TUI's actor ([`spawn`]) is one task that owns the connection (a
+//! `client::Connection`). The app sends it [`Request`]s (never awaiting:
+//! `try_send`); the worker does the POP3 work and answers with [`Event`]s
+//! that carry owned data. A conversation: `Connect` → `Connecting` →
+//! `Stage`… → `Connected` → `Listing` → `Headers`…; a key `s` → `Save` →
+//! `SaveProgress`… → `Saved`; `Commit` → `Committed` (or `CommitRefused`,
+//! then `CommitAccepted` or `Reset`), then `Connecting` again: the worker
+//! tells what it does, the app does not guess it.
+//!
+//! What went wrong crosses as a typed [`Failure`] (a kind the app matches,
+//! and a sentence it shows), never as text to be searched. A message is
+//! one [`MsgKey`] from the mark to the `DELE`. The worker never touches UI
+//! state; the app never touches the socket. Nothing here renders text for
+//! a screen. The actor itself: `run.rs` (loop, connect, headers,
+//! keepalive), `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
-pub mod run;
+mod commit;
+mod failure;
+mod key;
+mod message;
+mod run;
+mod session;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Stage;
+use crate::client::log::Line;
+use crate::client::ops::Listing;
+use crate::mail::{Preview, Summary};
+use crate::store::{Collision, Saved};
+
+pub use failure::{Failure, FailureKind};
+pub use key::{Mark, MsgKey};
+pub use run::spawn;
+pub use session::{Provider, SessionInfo};
+
+#[derive(Debug)]
+pub enum Request {
+    /// Connect (or reconnect), log in, list, and load headers.
+    Connect,
+    /// Use this password from now on, and connect.
+    Login(SecretString),
+    /// Load the headers of these messages before the others.
+    Prioritize(Vec<u32>),
+    Preview {
+        id: u64,
+        number: u32,
+        uidl: Option<String>,
+        lines: u32,
+        size: u64,
+    },
+    Save {
+        id: u64,
+        number: u32,
+        uidl: Option<String>,
+        dest: PathBuf,
+        collision: Collision,
+        cancel: CancellationToken,
+    },
+    /// DELE each (UIDL checked), then QUIT if all were accepted.
+    Commit(Vec<Mark>),
+    /// After some DELE were refused: QUIT anyway (deletes those accepted).
+    CommitAccepted,
+    /// Undo server-side deletion marks (RSET).
+    Reset,
+    /// Leave: RSET if needed, QUIT, and end the task. Nothing is deleted.
+    Shutdown,
+    /// The connection report (what `popdoc check` shows), from what this
+    /// session has recorded; sends nothing to the server.
+    Report,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Messages the server accepted DELE for (and then QUIT committed).
+    pub deleted: Vec<Mark>,
+    /// Marks whose UIDL is no longer on the server.
+    pub gone: Vec<Mark>,
+    /// The server's reply to QUIT.
+    pub quit: String,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    /// The worker is opening a new session: asked to (`Connect`, `Login`),
+    /// or by itself after a cancelled save or a commit. `Stage` events
+    /// follow, then `Connected` or `Failed`.
+    Connecting,
+    Stage {
+        stage: Stage,
+        done: Vec<(Stage, Duration)>,
+    },
+    Connected(SessionInfo),
+    /// Connecting or logging in failed.
+    Failed(Failure),
+    Listing(Vec<Listing>),
+    Headers(Vec<(u32, Result<Summary, Failure>)>),
+    Preview {
+        id: u64,
+        number: u32,
+        result: Result<Preview, Failure>,
+    },
+    SaveProgress {
+        id: u64,
+        bytes: u64,
+        elapsed: Duration,
+    },
+    Saved {
+        id: u64,
+        result: Result<Saved, Failure>,
+        /// The LIST size, to compare.
+        list_size: u64,
+        /// The user cancelled. POP3 cannot stop a RETR midway, so the
+        /// worker then reconnects (and says so with `Connecting`).
+        cancelled: bool,
+    },
+    Committed(CommitReport),
+    /// Some DELE were refused; nothing is committed until the user says.
+    CommitRefused {
+        accepted: Vec<Mark>,
+        refused: Vec<(Mark, String)>,
+        gone: Vec<Mark>,
+    },
+    /// RSET done: no message is marked on the server.
+    Reset,
+    Transcript(Vec<Line>),
+    /// Latency of the last command (first reply byte after sending).
+    Latency(Duration),
+    /// Something failed but the session goes on.
+    Notice(Failure),
+    /// The connection is gone; `r` reconnects.
+    Disconnected(Failure),
+    /// The worker has ended (after Shutdown).
+    Ended,
+    /// The connection report as data (the UI renders it to its width), or
+    /// why there is none.
+    Report(Result<Box<crate::report::Report>, Failure>),
+}

@@ -150,7 +150,7 @@ fn commit_and_relist(a: &mut App, n: u32, gone: &[u32]) {
 }
 
 fn selected_key(a: &App) -> String {
-    a.selected_row().unwrap().key()
+    a.selected_row().unwrap().key().to_string()
 }
 
 #[test]
@@ -177,7 +177,11 @@ fn after_a_commit_the_selection_stays_on_the_same_message() {
     // In another order too (sorted by size, largest first).
     let mut a = app(10);
     send(&mut a, [key('o'), key('O'), key('g'), key('j'), key('j')]);
-    let before: Vec<String> = a.view.iter().map(|&i| a.rows[i].key()).collect();
+    let before: Vec<String> = a
+        .view
+        .iter()
+        .map(|&i| a.rows[i].key().to_string())
+        .collect();
     let chosen = before[2].clone();
     let next = before[3].clone();
     let gone: u32 = chosen[3..].parse().unwrap();
@@ -283,9 +287,10 @@ fn a_failed_session_ends_with_an_error() {
     let mut a = App::new("t".into(), PathBuf::new(), 10, jiff::tz::TimeZone::UTC);
     update(
         &mut a,
-        Msg::Worker(Event::Failed(
-            "cannot connect to 127.0.0.1:9: connection refused".into(),
-        )),
+        Msg::Worker(Event::Failed(Failure::new(
+            FailureKind::Network,
+            "cannot connect to 127.0.0.1:9: connection refused",
+        ))),
     );
     send(&mut a, [key('q')]);
     assert!(a.quitting);
@@ -296,9 +301,10 @@ fn a_failed_session_ends_with_an_error() {
     assert_eq!(b.outcome(), Ok(()));
     update(
         &mut b,
-        Msg::Worker(Event::Disconnected(
-            "the server closed the connection".into(),
-        )),
+        Msg::Worker(Event::Disconnected(Failure::new(
+            FailureKind::Network,
+            "the server closed the connection",
+        ))),
     );
     assert!(b.outcome().is_err());
 }

@@ -1,0 +1,178 @@
+//! Keys while a dialog (commit, quit), an overlay (help, transcript,
+//! report) or the filter prompt has the focus, and writing the transcript
+//! or the report to a file (as an effect). Pure: no I/O, no ui.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::keys::{Action, action_for};
+use super::update::{follow_preview, prioritize, quit};
+use super::{App, Dialog, Effect, Overlay, Row, StatusKind};
+use crate::worker::Request;
+
+pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let ch = match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            Some(c.to_ascii_lowercase())
+        }
+        _ => None,
+    };
+    let esc = key.code == KeyCode::Esc;
+    match dialog {
+        Dialog::Commit => {
+            if ch == Some('y') {
+                let mut marks: Vec<_> = app.marked_rows().map(Row::mark).collect();
+                marks.sort_by_key(|m| m.number);
+                app.dialog = Some(Dialog::Committing);
+                app.status(
+                    StatusKind::Info,
+                    format!("deleting {} messages…", marks.len()),
+                );
+                fx.push(Effect::Pop(Request::Commit(marks)));
+            } else if ch == Some('n') || esc {
+                app.dialog = None;
+                app.quit_after_commit = false;
+                app.status(StatusKind::Info, "nothing was deleted");
+            }
+        }
+        Dialog::Committing | Dialog::Password { .. } => {}
+        Dialog::CommitRefused { accepted, .. } => {
+            if ch == Some('y') && accepted > 0 {
+                app.dialog = Some(Dialog::Committing);
+                fx.push(Effect::Pop(Request::CommitAccepted));
+            } else if ch == Some('n') || esc || (ch == Some('y') && accepted == 0) {
+                app.dialog = None;
+                app.quit_after_commit = false;
+                fx.push(Effect::Pop(Request::Reset));
+                app.status(
+                    StatusKind::Info,
+                    "nothing was deleted (RSET); the marks are kept",
+                );
+            }
+        }
+        Dialog::Quit => match ch {
+            Some('c') => {
+                app.quit_after_commit = true;
+                app.dialog = Some(Dialog::Commit);
+            }
+            Some('l') => {
+                app.dialog = None;
+                quit(app, fx);
+            }
+            _ if esc || ch == Some('n') => app.dialog = None,
+            _ => {}
+        },
+    }
+}
+
+pub(super) fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let close = matches!(key.code, KeyCode::Esc | KeyCode::Char('q'));
+    // Both overlays fill the screen inside a border.
+    let rows = app.height.saturating_sub(2) as usize;
+    let (scroll, total) = match overlay {
+        Overlay::Help { scroll } => (scroll, super::keys::help_lines()),
+        Overlay::Transcript { scroll } => (scroll, app.session.transcript.len()),
+        Overlay::Report { scroll } => (scroll, app.report.as_ref().map_or(0, Vec::len)),
+    };
+    let max = total.saturating_sub(rows);
+    let at = scroll.min(max);
+    let page = rows.max(1) as isize;
+    let to = |d: isize| at.saturating_add_signed(d).min(max);
+    let new_scroll = match action_for(&key) {
+        _ if close => None,
+        Some(Action::Down) => Some(to(1)),
+        Some(Action::Up) => Some(to(-1)),
+        Some(Action::PageDown) | Some(Action::PreviewDown) => Some(to(page)),
+        Some(Action::PageUp) | Some(Action::PreviewUp) => Some(to(-page)),
+        Some(Action::Top) => Some(0),
+        Some(Action::Bottom) => Some(max),
+        Some(Action::Help) if matches!(overlay, Overlay::Help { .. }) => None,
+        Some(Action::Transcript) if matches!(overlay, Overlay::Transcript { .. }) => None,
+        Some(Action::WriteTranscript) if matches!(overlay, Overlay::Transcript { .. }) => {
+            write_transcript(app, fx);
+            Some(at)
+        }
+        Some(Action::Report) if matches!(overlay, Overlay::Report { .. }) => None,
+        Some(Action::WriteTranscript) if matches!(overlay, Overlay::Report { .. }) => {
+            write_report(app, fx);
+            Some(at)
+        }
+        _ => Some(at),
+    };
+    app.overlay = new_scroll.map(|scroll| match overlay {
+        Overlay::Help { .. } => Overlay::Help { scroll },
+        Overlay::Transcript { .. } => Overlay::Transcript { scroll },
+        Overlay::Report { .. } => Overlay::Report { scroll },
+    });
+}
+
+pub(super) fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
+    match key.code {
+        KeyCode::Esc => {
+            app.filter_editing = false;
+            app.filter.clear();
+        }
+        KeyCode::Enter => app.filter_editing = false,
+        KeyCode::Backspace => {
+            app.filter.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => app.filter.push(c),
+        _ => return,
+    }
+    app.rebuild_view();
+    follow_preview(app, fx);
+    prioritize(app, fx);
+}
+
+pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
+    let started = app
+        .session
+        .info
+        .as_ref()
+        .map(|i| i.started_utc.clone())
+        .unwrap_or_default();
+    let stamp: String = started
+        .chars()
+        .map(|c| if c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    let path = app
+        .setup
+        .save_dir
+        .join(format!("popdoc-transcript-{stamp}.txt"));
+    let mut contents = crate::client::log::header(&app.setup.account, &started);
+    for l in &app.session.transcript {
+        contents.push_str(&l.render());
+        contents.push('\n');
+    }
+    app.status(
+        StatusKind::Info,
+        format!("writing the transcript to {}", path.display()),
+    );
+    fx.push(Effect::WriteFile { path, contents });
+}
+
+fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
+    let Some(lines) = &app.report else { return };
+    let stamp: String = app
+        .session
+        .info
+        .as_ref()
+        .map(|i| i.started_utc.clone())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    let path = app
+        .setup
+        .save_dir
+        .join(format!("popdoc-report-{stamp}.txt"));
+    // A file is read at any width: not wrapped.
+    let contents = match &app.report_source {
+        Some(Ok(r)) => crate::report::render_text(r, None),
+        _ => lines.join("\n") + "\n",
+    };
+    app.status(
+        StatusKind::Info,
+        format!("writing the report to {}", path.display()),
+    );
+    fx.push(Effect::WriteFile { path, contents });
+}

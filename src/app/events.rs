@@ -1,0 +1,249 @@
+//! What the worker tells the app: each [`Event`] changes the state (and
+//! may ask for more, e.g. headers for the rows on screen). The app reacts
+//! to what happened; failures arrive typed and are matched by kind, never
+//! by searching their text. Pure: no I/O, no ui.
+
+use super::update::{prioritize, quit, report_lines};
+use super::{App, Conn, Dialog, Effect, PreviewContent, Row, StatusKind};
+use crate::util::human_size;
+use crate::worker::{Event, FailureKind, Provider};
+
+pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
+    match event {
+        Event::Connecting => {
+            app.conn = Conn::Connecting {
+                stage: crate::client::Stage::Connect,
+                done: Vec::new(),
+            }
+        }
+        Event::Stage { stage, done } => app.conn = Conn::Connecting { stage, done },
+        Event::Connected(info) => {
+            app.listed = false;
+            let text = format!("logged in ({}) — listing…", info.method);
+            app.session.info = Some(info);
+            app.conn = Conn::Ready;
+            progress_status(app, text);
+        }
+        Event::Failed(failure) => {
+            close_commit_dialog(app);
+            if app.asks_password && failure.kind == FailureKind::Auth {
+                app.dialog = Some(Dialog::Password {
+                    input: Default::default(),
+                    message: Some(failure.text.clone()),
+                });
+            }
+            app.status(StatusKind::Error, format!("{failure} (r retries)"));
+            app.conn = Conn::Failed(failure.text);
+        }
+        Event::Listing(listing) => {
+            app.listed = true;
+            // After a commit or a reconnect the numbers may all have moved:
+            // stay on the same message, else the next one that remains.
+            let keep = app.selection_candidates();
+            let known = &app.session.known;
+            app.rows = listing
+                .into_iter()
+                .map(|l| {
+                    let mut row = Row {
+                        number: l.number,
+                        uidl: l.uidl,
+                        size: l.size,
+                        summary: None,
+                        header_error: None,
+                    };
+                    row.summary = known.get(&row.key()).cloned();
+                    row
+                })
+                .collect();
+            app.headers_done = app.rows.iter().filter(|r| r.summary.is_some()).count();
+            let present: std::collections::HashSet<_> = app.rows.iter().map(Row::key).collect();
+            let before = app.marks.len();
+            app.marks.retain(|k| present.contains(k));
+            app.saved.retain(|k| present.contains(k));
+            app.rebuild_view_keeping(&keep);
+            let n = app.rows.len();
+            let mut text = format!("{n} messages, {}", human_size(app.total_size()));
+            if app.marks.len() < before {
+                text.push_str(&format!(
+                    "; {} marked messages are no longer on the server",
+                    before - app.marks.len()
+                ));
+            }
+            if app
+                .session
+                .info
+                .as_ref()
+                .is_some_and(|i| i.provider == Provider::Gmail)
+            {
+                text = format!("{text}. {GMAIL_NOTE}");
+            }
+            progress_status(app, text);
+            prioritize(app, fx);
+        }
+        Event::Headers(batch) => {
+            for (number, result) in batch {
+                let Ok(i) = app.rows.binary_search_by_key(&number, |r| r.number) else {
+                    continue;
+                };
+                let first = app.rows[i].summary.is_none() && app.rows[i].header_error.is_none();
+                match result {
+                    Ok(s) => {
+                        app.session.known.insert(app.rows[i].key(), s.clone());
+                        app.rows[i].summary = Some(s);
+                    }
+                    Err(e) => app.rows[i].header_error = Some(e.text),
+                }
+                if first {
+                    app.headers_done += 1;
+                }
+            }
+            if app.sort != super::SortKey::Number || !app.filter.is_empty() {
+                app.rebuild_view();
+            }
+        }
+        Event::Preview { id, result, .. } => {
+            if let Some(p) = &mut app.preview
+                && p.id == id
+            {
+                p.content = match result {
+                    Ok(preview) => PreviewContent::Ready(Box::new(preview)),
+                    Err(e) => PreviewContent::Failed(e.text),
+                };
+            }
+            // Otherwise the user has moved on: the reply is dropped.
+        }
+        Event::SaveProgress { id, bytes, elapsed } => {
+            if let Some(s) = &mut app.save
+                && s.id == id
+            {
+                s.bytes = bytes;
+                s.elapsed = elapsed;
+            }
+        }
+        Event::Saved {
+            id,
+            result,
+            list_size,
+            cancelled,
+        } => {
+            let Some(s) = app.save.take_if(|s| s.id == id) else {
+                return;
+            };
+            if cancelled {
+                // The worker reconnects, and says so (`Event::Connecting`).
+                app.status(
+                    StatusKind::Info,
+                    "save cancelled and the partial file removed; reconnecting, because POP3 cannot stop a RETR midway",
+                );
+                return;
+            }
+            match result {
+                Ok(saved) => {
+                    app.saved.insert(s.key.clone());
+                    // The path first and whole (the status takes more
+                    // lines when it is long): a second save's `-2` and the
+                    // folder must be seen.
+                    let mut text = format!(
+                        "saved to {} · {} bytes · SHA-256 {}",
+                        saved.path.display(),
+                        saved.size,
+                        saved.sha256
+                    );
+                    let mut kind = StatusKind::Success;
+                    if saved.size != list_size {
+                        text.push_str(&format!(" (LIST said {list_size} bytes)"));
+                    }
+                    if s.then_mark {
+                        if saved.size == list_size {
+                            app.marks.insert(s.key);
+                            text.push_str("; marked for deletion");
+                        } else {
+                            kind = StatusKind::Error;
+                            text.push_str("; NOT marked: the size differs from LIST, check the file, then d marks it");
+                        }
+                    }
+                    app.status(kind, text);
+                }
+                Err(e) => app.status(StatusKind::Error, format!("save failed: {e}")),
+            }
+        }
+        Event::Committed(report) => {
+            for m in report.deleted.iter().chain(&report.gone) {
+                app.marks.remove(&m.key());
+            }
+            app.dialog = None;
+            let mut text = format!(
+                "deleted {} messages; the server confirmed: {}",
+                report.deleted.len(),
+                report.quit
+            );
+            if !report.gone.is_empty() {
+                text.push_str(&format!(
+                    "; {} were already gone from the server",
+                    report.gone.len()
+                ));
+            }
+            app.status(StatusKind::Success, text);
+            app.preview = None;
+            // Unless the user leaves, the worker reconnects to show what
+            // is on the server now (and says so: `Event::Connecting`).
+            if app.quit_after_commit {
+                quit(app, fx);
+            }
+        }
+        Event::CommitRefused {
+            accepted, refused, ..
+        } => {
+            let text = format!(
+                "the server refused DELE for {} message(s); nothing is deleted until you choose",
+                refused.len()
+            );
+            app.status(StatusKind::Error, text);
+            app.dialog = Some(Dialog::CommitRefused {
+                accepted: accepted.len(),
+                refused,
+            });
+        }
+        Event::Reset => {}
+        Event::Transcript(lines) => app.push_transcript(lines),
+        Event::Latency(d) => app.session.latency = Some(d),
+        Event::Notice(failure) => {
+            close_commit_dialog(app);
+            app.status(StatusKind::Error, failure.text);
+        }
+        Event::Disconnected(reason) => {
+            close_commit_dialog(app);
+            app.status(
+                StatusKind::Error,
+                format!("connection lost: {reason} (r reconnects)"),
+            );
+            app.conn = Conn::Disconnected(reason.text);
+        }
+        Event::Report(report) => {
+            app.report_source = Some(report);
+            app.report = report_lines(app);
+        }
+        Event::Ended => {
+            if app.quitting {
+                fx.push(Effect::Quit);
+            }
+        }
+    }
+}
+
+const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark messages as downloaded even without DELE, and Gmail shows only a limited number of messages per POP session (see its POP settings)";
+
+/// Connection progress does not hide the outcome of what the user did
+/// last (a commit's result stays until the next action).
+fn progress_status(app: &mut App, text: String) {
+    if !matches!(app.status, Some((StatusKind::Success, _))) {
+        app.status(StatusKind::Info, text);
+    }
+}
+
+fn close_commit_dialog(app: &mut App) {
+    if matches!(app.dialog, Some(Dialog::Committing)) {
+        app.dialog = None;
+        app.quit_after_commit = false;
+    }
+}
