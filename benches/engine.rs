@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use popdoc::pop3::stuff::stuff;
-use popdoc::pop3::{Event, Expect, Reader};
+use popdoc::pop3::{Expect, ReadEvent, Reader};
 
 const MB: f64 = 1_000_000.0;
 const BIG: u64 = 50 * 1024 * 1024;
@@ -36,7 +36,7 @@ fn reader_throughput() {
         for chunk in wire.chunks(64 * 1024) {
             r.feed(chunk);
             while let Some(e) = r.next_event().unwrap() {
-                if let Event::Data(d) = e {
+                if let ReadEvent::Data(d) = e {
                     got += d.len();
                 }
             }

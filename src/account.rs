@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::conn::LoginMethod;
+use crate::client::conn::{Credentials, LoginMethod};
 use crate::client::transport::{CertCheck, Endpoint, Security};
 
 /// Where the secret (password or OAuth2 token) comes from.
@@ -92,11 +92,6 @@ impl SecretSource {
             user: name.into(),
         }
     }
-
-    /// Whether this source gives an OAuth2 bearer token.
-    pub fn is_token(&self) -> bool {
-        matches!(self, SecretSource::TokenCommand(_))
-    }
 }
 
 /// The keyring service name under which popdoc stores passwords.
@@ -172,6 +167,16 @@ impl Account {
         }
     }
 
+    /// The one place credentials are built: this account's user with the
+    /// secret found for it (`token`: an OAuth2 bearer token).
+    pub fn credentials(&self, secret: SecretString, token: bool) -> Credentials {
+        Credentials {
+            user: self.user.clone(),
+            secret,
+            token,
+        }
+    }
+
     /// `alice@pop.example.com:995`
     pub fn server_label(&self) -> String {
         format!("{}@{}:{}", self.user, self.host, self.port)
@@ -191,51 +196,106 @@ pub fn looks_like_url(s: &str) -> bool {
     s.contains("://")
 }
 
+/// One kind of server URL (POP3, SMTP): its schemes and the words its
+/// errors use.
+pub struct UrlKind {
+    /// Each scheme (lower case) with the security it stands for.
+    pub schemes: &'static [(&'static str, Security)],
+    /// Added to "is not a URL" (empty, or starting with `; `).
+    pub not_url_hint: &'static str,
+    /// Which schemes to use instead of an unknown one.
+    pub schemes_hint: &'static str,
+    /// `a POP3 URL`
+    pub name: &'static str,
+    /// The whole form, e.g. `pop3s://USER@HOST[:PORT]`.
+    pub form: &'static str,
+    /// Whether the user part is required.
+    pub user_required: bool,
+}
+
+/// A server URL as written: the port only when one was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl {
+    pub security: Security,
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// POP3 URLs: `pop3s://` (TLS, 995) and `pop3://` (STLS, 110).
+const POP3_URL: UrlKind = UrlKind {
+    schemes: &[("pop3s", Security::Implicit), ("pop3", Security::StartTls)],
+    not_url_hint: "; use pop3s://USER@HOST or pop3://USER@HOST",
+    schemes_hint: "pop3s:// (TLS, port 995) or pop3:// (STLS, port 110)",
+    name: "a POP3 URL",
+    form: "pop3s://USER@HOST[:PORT]",
+    user_required: true,
+};
+
 /// Parses `pop3s://USER@HOST[:PORT]` or `pop3://USER@HOST[:PORT]`.
 pub fn parse_url(s: &str) -> Result<UrlParts, String> {
-    let (scheme, rest) = s.split_once("://").ok_or_else(|| {
-        format!("\"{s}\" is not a URL; use pop3s://USER@HOST or pop3://USER@HOST")
-    })?;
-    let security = match scheme.to_ascii_lowercase().as_str() {
-        "pop3s" => Security::Implicit,
-        "pop3" => Security::StartTls,
-        other => {
-            return Err(format!(
-                "unknown scheme \"{other}\"; use pop3s:// (TLS, port 995) or pop3:// (STLS, port 110)"
-            ));
-        }
+    let u = parse_server_url(s, &POP3_URL)?;
+    Ok(UrlParts {
+        security: u.security,
+        user: u.user.unwrap_or_default(),
+        host: u.host,
+        port: u.port.unwrap_or(u.security.default_port()),
+    })
+}
+
+/// The one URL parser: `SCHEME://[USER@]HOST[:PORT]`, the user
+/// %-decoded (it may itself contain `@`), never a password.
+pub fn parse_server_url(s: &str, kind: &UrlKind) -> Result<ServerUrl, String> {
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| format!("\"{s}\" is not a URL{}", kind.not_url_hint))?;
+    let lower = scheme.to_ascii_lowercase();
+    let Some(&(_, security)) = kind.schemes.iter().find(|(name, _)| *name == lower) else {
+        return Err(format!(
+            "unknown scheme \"{lower}\"; use {}",
+            kind.schemes_hint
+        ));
     };
     let rest = rest.trim_end_matches('/');
     if rest.contains(['/', '?', '#']) {
         return Err(format!(
-            "\"{s}\": a POP3 URL has no path or query; use pop3s://USER@HOST[:PORT]"
+            "\"{s}\": {} has no path or query; use {}",
+            kind.name, kind.form
         ));
     }
     // The user may itself contain '@' (an e-mail address): split at the last.
-    let (userinfo, hostport) = rest
-        .rsplit_once('@')
-        .ok_or_else(|| format!("\"{s}\" has no user name; use {scheme}://USER@HOST"))?;
-    if userinfo.contains(':') {
-        return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
-    }
-    let user = percent_decode(userinfo)?;
-    if user.is_empty() {
-        return Err(format!("\"{s}\" has an empty user name"));
-    }
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((userinfo, hostport)) => {
+            if userinfo.contains(':') {
+                return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
+            }
+            let user = percent_decode(userinfo)?;
+            if user.is_empty() {
+                return Err(format!("\"{s}\" has an empty user name"));
+            }
+            (Some(user), hostport)
+        }
+        None if kind.user_required => {
+            return Err(format!(
+                "\"{s}\" has no user name; use {scheme}://USER@HOST"
+            ));
+        }
+        None => (None, rest),
+    };
     let (host, port) = split_host_port(hostport)?;
     if host.is_empty() {
         return Err(format!("\"{s}\" has no host name"));
     }
-    Ok(UrlParts {
+    Ok(ServerUrl {
         security,
         user,
         host,
-        port: port.unwrap_or(security.default_port()),
+        port,
     })
 }
 
-/// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` (shared with SMTP URLs).
-pub(crate) fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+/// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`.
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> {
     let bad_port = |p: &str| format!("\"{p}\" is not a port number (1-65535)");
     if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
@@ -268,7 +328,7 @@ pub(crate) fn split_host_port(s: &str) -> Result<(String, Option<u16>), String> 
 }
 
 /// `%40` and friends in a URL's user part.
-pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
+fn percent_decode(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -3,13 +3,15 @@
 //! [`Preview`] with headers, readable text (HTML turned into text) and the
 //! MIME parts that are visible.
 //!
-//! Everything shown to a person passes through [`clean`]: control and
-//! bidirectional-override characters are removed so that a hostile header
-//! cannot move the cursor or recolour the terminal. Never panics on bad
+//! Everything shown to a person passes through the one sanitiser,
+//! [`stripped`]: control and bidirectional-override characters are removed
+//! so that a hostile header cannot move the cursor or recolour the terminal. Never panics on bad
 //! input; never needs the whole message.
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
+
+use crate::pop3::text::stripped;
 
 /// What the message list shows for one message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -25,22 +27,9 @@ pub struct Summary {
     pub message_id: Option<String>,
 }
 
-/// Text for a terminal: no control characters (tabs become spaces), no
-/// bidirectional overrides, runs of whitespace kept as they are.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '\t' => Some(' '),
-            c if c.is_control() => None,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => None,
-            c => Some(c),
-        })
-        .collect()
-}
-
 /// A one-line form: cleaned and with folding whitespace collapsed.
 pub fn one_line(s: &str) -> String {
-    clean(&s.replace(['\r', '\n'], " "))
+    stripped(&s.replace(['\r', '\n'], " "))
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -180,7 +169,7 @@ pub fn preview(top: &[u8], full_size: Option<u64>) -> Preview {
     } else {
         (String::new(), BodyKind::None)
     };
-    let body = text.lines().map(clean).collect::<Vec<_>>();
+    let body = text.lines().map(stripped).collect::<Vec<_>>();
     let body = trim_blank_edges(body);
     let parts = part_list(&m, top.len(), truncated);
     Preview {
@@ -213,7 +202,7 @@ fn raw_header_lines(top: &[u8]) -> Vec<String> {
         .unwrap_or(top.len());
     top[..end]
         .split(|b| *b == b'\n')
-        .map(|l| clean(&String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))))
+        .map(|l| stripped(&String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))))
         .collect()
 }
 
@@ -250,7 +239,7 @@ fn walk(
     let size = (complete && !part.is_multipart()).then(|| part.len() as u64);
     out.push(PartInfo {
         depth,
-        content_type: clean(&content_type),
+        content_type: stripped(&content_type),
         name: part.attachment_name().map(one_line),
         size,
     });
@@ -271,11 +260,6 @@ fn walk(
         }
         _ => {}
     }
-}
-
-/// A header's text for JSON and other plain output.
-pub fn header_text(v: &HeaderValue<'_>) -> Option<String> {
-    v.as_text().map(one_line)
 }
 
 #[cfg(test)]

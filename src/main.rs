@@ -155,7 +155,7 @@ fn mistyped_command(word: &str, config: Option<&std::path::Path>) -> Option<Stri
     (!is_account).then(|| {
         format!(
             "'{}' is not a command; did you mean '{command}'? (`popdoc --help` lists the commands)",
-            popdoc::mail::clean(word)
+            popdoc::pop3::text::stripped(word)
         )
     })
 }

@@ -128,7 +128,7 @@ pub fn run_command(cmd: &str, what: &'static str) -> Result<SecretString, Secret
         let shown = if first.is_empty() || (!printed.is_empty() && first.contains(printed)) {
             String::new()
         } else {
-            format!(": {}", crate::mail::clean(first))
+            format!(": {}", crate::pop3::text::stripped(first))
         };
         return Err(SecretError::Failed {
             what,

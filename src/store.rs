@@ -124,10 +124,6 @@ impl PendingFile {
         })
     }
 
-    pub fn bytes_written(&self) -> u64 {
-        self.size
-    }
-
     fn io_err(&self, e: io::Error) -> SaveError {
         SaveError::Io {
             path: self.dest.clone(),

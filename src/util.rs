@@ -36,6 +36,32 @@ pub fn fit(s: &str, width: usize) -> String {
 /// full. Nothing but the spaces at the cuts is dropped; wide characters
 /// count two.
 pub fn wrap(s: &str, first: usize, rest: usize) -> Vec<String> {
+    wrap_lines(s, first, rest, Long::Cut)
+}
+
+/// Cuts `s` into lines of at most `width` columns only between words, the
+/// words separated by single spaces: a word longer than a line (a
+/// fingerprint, a URL) stays whole on a line of its own, so that it can be
+/// copied. For reports.
+pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let words = s.split(' ').filter(|w| !w.is_empty());
+    wrap_lines(
+        &words.collect::<Vec<_>>().join(" "),
+        width,
+        width,
+        Long::Keep,
+    )
+}
+
+/// What [`wrap_lines`] does with a word longer than a whole line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Long {
+    Cut,
+    Keep,
+}
+
+/// The one word wrap behind [`wrap`] and [`wrap_words`].
+fn wrap_lines(s: &str, first: usize, rest: usize, long: Long) -> Vec<String> {
     let cw = |c: char| c.width().unwrap_or(0);
     let room = |n: usize| if n == 0 { first } else { rest }.max(1);
     let mut lines: Vec<String> = Vec::new();
@@ -54,6 +80,15 @@ pub fn wrap(s: &str, first: usize, rest: usize) -> Vec<String> {
         }
         if w > 0 && ww <= room(lines.len() + 1) {
             lines.push(std::mem::replace(&mut line, word.to_string()));
+            w = ww;
+            continue;
+        }
+        if long == Long::Keep {
+            // Longer than a line: whole, on a line of its own.
+            if w > 0 {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push_str(word);
             w = ww;
             continue;
         }
@@ -189,6 +224,21 @@ mod tests {
             let joined: String = lines.concat();
             assert_eq!(joined.replace(' ', ""), text.replace(' ', ""), "{width}");
         }
+    }
+
+    #[test]
+    fn wrap_words_cuts_only_between_words() {
+        assert_eq!(wrap_words("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(wrap_words("", 10), vec![""]);
+        assert_eq!(wrap_words("   ", 10), vec![""]);
+        assert_eq!(wrap_words("  a   b  ", 10), vec!["a b"]);
+        let fp = "AB:CD:EF:01:23:45:67:89";
+        assert_eq!(
+            wrap_words(&format!("sha256 {fp} seen"), 10),
+            vec!["sha256", fp, "seen"],
+            "a long word stays whole"
+        );
+        assert_eq!(wrap_words(fp, 10), vec![fp]);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use popdoc::pop3::{Event, Expect, Reader};
+use popdoc::pop3::{ReadEvent, Expect, Reader};
 
-fn run(expects: &[Expect], chunks: &[&[u8]]) -> (Vec<Event>, bool) {
+fn run(expects: &[Expect], chunks: &[&[u8]]) -> (Vec<ReadEvent>, bool) {
     let mut r = Reader::new();
     for e in expects {
         r.expect(*e);
@@ -26,16 +26,16 @@ fn run(expects: &[Expect], chunks: &[&[u8]]) -> (Vec<Event>, bool) {
     (normalise(events), false)
 }
 
-fn normalise(events: Vec<Event>) -> Vec<Event> {
-    let mut out: Vec<Event> = Vec::new();
+fn normalise(events: Vec<ReadEvent>) -> Vec<ReadEvent> {
+    let mut out: Vec<ReadEvent> = Vec::new();
     for e in events {
         match (out.last_mut(), e) {
-            (Some(Event::Data(prev)), Event::Data(more)) => prev.extend_from_slice(&more),
-            (_, Event::Overflow) => {
-                while matches!(out.last(), Some(Event::Data(_))) {
+            (Some(ReadEvent::Data(prev)), ReadEvent::Data(more)) => prev.extend_from_slice(&more),
+            (_, ReadEvent::Overflow) => {
+                while matches!(out.last(), Some(ReadEvent::Data(_))) {
                     out.pop();
                 }
-                out.push(Event::Overflow);
+                out.push(ReadEvent::Overflow);
             }
             (_, e) => out.push(e),
         }
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(whole, parts);
     }
     for e in &whole {
-        if let Event::Data(d) = e {
+        if let ReadEvent::Data(d) = e {
             assert!(d.len() <= input.len());
         }
     }

@@ -7,19 +7,26 @@
 //! The figures come from what the connection recorded. Nothing is ever
 //! deleted, no mail is sent except the one test message asked for with
 //! `--send-test`, and the transcript, report and errors never hold a
-//! password or token. [`report_from_session`] builds the same report from
-//! an open session without any network traffic, for the TUI.
+//! password or token. The report itself (model, text, and the same report
+//! built from an open session for the TUI) is in [`crate::report`]; this
+//! module runs the probes and writes what they found.
 
 pub mod pop;
+mod retr;
 pub mod smtp;
 
 use std::io::Write;
 
-pub use crate::report::{Report, render_text, report_from_session};
-
 use crate::account::Account;
 use crate::cli::{CheckArgs, ConnArgs};
-use crate::report::{EXIT_OTHER, EXIT_USAGE};
+use crate::report::{EXIT_OTHER, EXIT_USAGE, Report, render_text};
+
+/// A finished check (POP3 or SMTP): the report and the transcript of
+/// every run.
+pub struct Diagnosis {
+    pub report: Report,
+    pub transcript: String,
+}
 
 /// Turns a POP3 account name or URL and the options into an [`Account`]
 /// (the config file's lookup, or [`ConnArgs::account`] for URLs only).

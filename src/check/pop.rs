@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use super::Diagnosis;
+use super::retr::{RetrSample, fill_retr, retr_scratch};
 use crate::account::Account;
 use crate::client::log::Clock;
 use crate::client::ops::{HEADER_LIMIT, Listing};
@@ -19,11 +21,9 @@ use crate::pop3::reply::{parse_scan_listing, parse_uid_listing};
 use crate::report::session::{
     conn_samples, connection_info, describe_server, finish, mailbox_info, stage_samples,
 };
-use crate::report::stats::{Samples, spread};
+use crate::report::stats::Samples;
 use crate::report::tls;
-use crate::report::{
-    LoginInfo, Problem, Protocol, Report, RetrInfo, Severity, Source, Step, TopInfo,
-};
+use crate::report::{LoginInfo, Problem, Protocol, Report, Severity, Source, Step, TopInfo};
 
 /// What to do besides the standard steps.
 #[derive(Debug, Clone)]
@@ -34,23 +34,6 @@ pub struct Options {
     pub repeat: u32,
 }
 
-/// A finished check: the report and the transcript of every run.
-pub struct Outcome {
-    pub report: Report,
-    pub transcript: String,
-}
-
-/// One RETR's figures.
-#[derive(Debug, Clone, Copy)]
-struct RetrSample {
-    message: u32,
-    list_size: u64,
-    bytes: u64,
-    wire_bytes: u64,
-    first_byte: Duration,
-    transfer: Duration,
-}
-
 struct Run {
     samples: Vec<(Step, Duration)>,
     retr: Option<RetrSample>,
@@ -59,7 +42,7 @@ struct Run {
 }
 
 /// Runs the check against `account`.
-pub async fn check(account: &Account, opts: &Options) -> Outcome {
+pub async fn check(account: &Account, opts: &Options) -> Diagnosis {
     let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
     report.runs_requested = opts.repeat.max(1);
@@ -77,14 +60,10 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
                 message.clone(),
             ));
             report.fail(Some(Step::Login), message);
-            return Outcome { report, transcript };
+            return Diagnosis { report, transcript };
         }
     };
-    let creds = Credentials {
-        user: account.user.clone(),
-        secret,
-        token,
-    };
+    let creds = account.credentials(secret, token);
     let mut samples = Samples::default();
     let mut retrs = Vec::new();
     let runs = opts.repeat.max(1);
@@ -104,7 +83,7 @@ pub async fn check(account: &Account, opts: &Options) -> Outcome {
     report.timings = samples.rows();
     fill_retr(&mut report, &retrs);
     finish(&mut report);
-    Outcome { report, transcript }
+    Diagnosis { report, transcript }
 }
 
 /// The stage that failed, from the stage under way and the error.
@@ -112,28 +91,13 @@ fn open_step(stage: Stage, e: &Error) -> Step {
     match e {
         Error::Resolve { .. } => Step::Dns,
         Error::Tls { .. } | Error::CaFile { .. } => Step::Tls,
-        _ => match stage {
-            Stage::Connect => Step::Tcp,
-            Stage::Tls => Step::Tls,
-            Stage::Greeting => Step::Greeting,
-            Stage::Capa => Step::Capa,
-            Stage::Stls => Step::Stls,
-            Stage::Login => Step::Login,
-            Stage::CapaAfterLogin => Step::CapaAfterLogin,
-        },
+        _ => Step::from(stage),
     }
 }
 
 /// Records a failure: the error sentence, and the response code explained.
 fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
-    let runs = report.runs_requested;
-    let prefix = if runs > 1 {
-        format!("run {run} of {runs}: ")
-    } else {
-        String::new()
-    };
-    let message = format!("{prefix}{e}");
-    let mut p = Problem::new(Severity::Error, Some(step), message.clone());
+    let mut p = report.run_failure(step, run, e);
     if let Some(code) = e.status().and_then(|s| s.code.as_ref()) {
         p.response_code = Some(code.to_string());
         p.explanation = Some(code.explain().to_string());
@@ -145,8 +109,7 @@ fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
             ));
         }
     }
-    report.problem(p);
-    report.fail(Some(step), message);
+    report.fail_with(p);
 }
 
 async fn one_run(
@@ -428,110 +391,6 @@ async fn session(
     }
     conn.shutdown().await;
     Ok(())
-}
-
-/// RETR into an unnamed temporary file, which disappears when closed.
-async fn retr_scratch(conn: &mut Connection, entry: &Listing) -> Result<RetrSample, (Step, Error)> {
-    let scratch = tempfile::tempfile().map_err(|e| {
-        (
-            Step::Retr,
-            Error::Write {
-                what: "the scratch file for RETR".into(),
-                reason: e.to_string(),
-            },
-        )
-    })?;
-    let mut file = tokio::fs::File::from_std(scratch);
-    let bytes = conn
-        .retr_to(entry.number, &mut file, &mut |_| {}, None)
-        .await
-        .map_err(|e| (Step::Retr, e))?;
-    drop(file);
-    let name = format!("RETR {}", entry.number);
-    let t = conn
-        .log
-        .timings()
-        .rev()
-        .find(|t| t.command == name)
-        .cloned();
-    let (first_byte, transfer, wire_bytes) = match t {
-        Some(t) => (
-            t.latency().unwrap_or_default(),
-            t.last_byte
-                .zip(t.first_byte)
-                .map(|(l, f)| l.saturating_sub(f))
-                .unwrap_or_default(),
-            t.bytes_in,
-        ),
-        None => (Duration::ZERO, Duration::ZERO, bytes),
-    };
-    Ok(RetrSample {
-        message: entry.number,
-        list_size: entry.size,
-        bytes,
-        wire_bytes,
-        first_byte,
-        transfer,
-    })
-}
-
-fn fill_retr(report: &mut Report, retrs: &[RetrSample]) {
-    let Some(last) = retrs.last() else { return };
-    let first_byte: Vec<f64> = retrs
-        .iter()
-        .map(|r| crate::report::stats::ms(r.first_byte))
-        .collect();
-    let transfer: Vec<f64> = retrs
-        .iter()
-        .map(|r| crate::report::stats::ms(r.transfer))
-        .collect();
-    let rate: Vec<f64> = retrs
-        .iter()
-        .filter(|r| !r.transfer.is_zero())
-        .map(|r| (r.wire_bytes as f64 / r.transfer.as_secs_f64()).round())
-        .collect();
-    let zero = crate::report::Spread {
-        min: 0.0,
-        median: 0.0,
-        max: 0.0,
-    };
-    let matches = retrs.iter().all(|r| r.bytes == r.list_size);
-    if let Some(r) = retrs.iter().rev().find(|r| r.bytes != r.list_size) {
-        // Off by two is a stored message without a final line break; more
-        // is a message the server rewrote or replaced.
-        let small = r.bytes.abs_diff(r.list_size) <= 2;
-        let (severity, why) = if small {
-            (
-                Severity::Note,
-                "Servers often count differently (a missing final line break); mail clients should not rely on LIST sizes",
-            )
-        } else {
-            (
-                Severity::Warning,
-                "The server rewrote or replaced the message it delivers (some servers send a placeholder for messages with 8-bit content until the client sends UTF8); a saved copy holds what RETR delivered",
-            )
-        };
-        report.problem(Problem::new(
-            severity,
-            Some(Step::Retr),
-            format!(
-                "LIST said message {} has {} bytes; RETR delivered {}. {why}",
-                r.message, r.list_size, r.bytes
-            ),
-        ));
-    }
-    if let Some(m) = report.mailbox.as_mut() {
-        m.retr = Some(RetrInfo {
-            message: last.message,
-            list_size: last.list_size,
-            bytes_received: last.bytes,
-            size_matches: matches,
-            first_byte_ms: spread(&first_byte).unwrap_or(zero),
-            transfer_ms: spread(&transfer).unwrap_or(zero),
-            bytes_per_second: spread(&rate),
-            scratch_deleted: true,
-        });
-    }
 }
 
 /// Certificate details from a handshake that does not check the

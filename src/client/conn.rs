@@ -14,7 +14,7 @@ use super::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::pipeline::DEFAULT_WINDOW_BYTES;
 use crate::pop3::reply::apop_timestamp;
 use crate::pop3::sasl::{Mechanism, SaslClient};
-use crate::pop3::{Capabilities, Command, Event, Expect, Reader, Status};
+use crate::pop3::{Capabilities, Command, Expect, ReadEvent, Reader, Status};
 
 const READ_BUF: usize = 64 * 1024;
 
@@ -66,6 +66,22 @@ impl LoginMethod {
             "user" | "userpass" | "user-pass" => Some(LoginMethod::UserPass),
             "apop" => Some(LoginMethod::Apop),
             other => Mechanism::from_name(other).map(LoginMethod::Sasl),
+        }
+    }
+
+    /// How the config file writes the method (one of the names [`parse`]
+    /// takes).
+    ///
+    /// [`parse`]: LoginMethod::parse
+    pub fn config_name(self) -> &'static str {
+        match self {
+            LoginMethod::Auto => "auto",
+            LoginMethod::UserPass => "user",
+            LoginMethod::Apop => "apop",
+            LoginMethod::Sasl(Mechanism::Plain) => "plain",
+            LoginMethod::Sasl(Mechanism::Login) => "login",
+            LoginMethod::Sasl(Mechanism::XOAuth2) => "xoauth2",
+            LoginMethod::Sasl(Mechanism::OAuthBearer) => "oauthbearer",
         }
     }
 }
@@ -435,7 +451,7 @@ impl Connection {
                 ok: None,
             };
             match event {
-                Event::Continuation(payload) => {
+                ReadEvent::Continuation(payload) => {
                     self.log.push(
                         Dir::Received,
                         format!("+ {}", String::from_utf8_lossy(&payload)),
@@ -446,7 +462,7 @@ impl Connection {
                         detail: e.to_string(),
                     })?;
                 }
-                Event::Status(status) => {
+                ReadEvent::Status(status) => {
                     self.log.push_timed(
                         Dir::Received,
                         status.to_string(),

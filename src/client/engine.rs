@@ -23,7 +23,7 @@ use super::conn::Connection;
 use super::error::Error;
 use super::log::{Dir, Timing};
 use crate::pop3::pipeline::{Arrival, Completed, Pipeline, PipelineError, Window};
-use crate::pop3::{Command, Event, Expect, ProtocolError, Status};
+use crate::pop3::{Command, Expect, ProtocolError, ReadEvent, Status};
 
 /// A complete reply: the status and, for multi-line replies, the body.
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ impl Connection {
     }
 
     /// The next reader event, reading as needed, within the timeout.
-    pub(super) async fn next_event(&mut self, command: &str) -> Result<Event, Error> {
+    pub(super) async fn next_event(&mut self, command: &str) -> Result<ReadEvent, Error> {
         loop {
             match self.reader.next_event() {
                 Ok(Some(e)) => return Ok(e),
@@ -159,7 +159,7 @@ impl Connection {
     /// Reads a status line (greeting).
     pub(super) async fn wait_status(&mut self, what: &str) -> Result<Status, Error> {
         match self.next_event(what).await? {
-            Event::Status(s) => {
+            ReadEvent::Status(s) => {
                 self.log.push(Dir::Received, s.to_string());
                 Ok(s)
             }

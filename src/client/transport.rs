@@ -369,21 +369,13 @@ fn looks_like_pop3(first: &[u8]) -> bool {
 }
 
 /// The first bytes a server sent, safe to show: up to the end of the first
-/// line, control characters as `?`.
+/// line, through the one sanitiser.
 fn printable(first: &[u8]) -> String {
     let line = first
         .split(|b| *b == b'\r' || *b == b'\n')
         .next()
         .unwrap_or_default();
-    line.iter()
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect()
+    crate::pop3::text::printable(line)
 }
 
 /// The TCP stream, remembering the first bytes it read: a handshake that

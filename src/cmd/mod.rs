@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use crate::account::Account;
-use crate::client::{Connection, Credentials, Error};
+use crate::client::{Connection, Error};
 
 /// A failure of a command, as one sentence.
 #[derive(Debug, thiserror::Error)]
@@ -72,11 +72,7 @@ impl Default for Progress {
 /// Gets the secret, connects and logs in.
 pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Connection, CmdError> {
     let (secret, token) = crate::secret::obtain(account)?;
-    let creds = Credentials {
-        user: account.user.clone(),
-        secret,
-        token,
-    };
+    let creds = account.credentials(secret, token);
     let mut on_stage = |stage: crate::client::Stage, _: &[_]| {
         progress.show(&format!("{} {}…", account.host, stage.label()), true);
     };

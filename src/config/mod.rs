@@ -7,7 +7,9 @@
 //! the file and the line. This module reads the file and the environment;
 //! it never prompts, connects, or reads a secret (see `secret`).
 
+mod names;
 pub mod schema;
+mod value;
 
 use std::path::{Path, PathBuf};
 
@@ -124,7 +126,7 @@ impl Config {
             path: self.location.path.clone(),
             message: format!(
                 "no account \"{}\"; the config has: {}",
-                crate::mail::clean(name),
+                crate::pop3::text::stripped(name),
                 self.names()
             ),
         }
@@ -222,7 +224,7 @@ pub fn parse(location: &Location, text: &str, mode: Option<u32>) -> Result<Confi
         if e.message().starts_with("duplicate key")
             && let Some(key) = text.get(span.clone()).filter(|k| k.len() < 60)
         {
-            message.push_str(&format!(" {}", crate::mail::clean(key)));
+            message.push_str(&format!(" {}", crate::pop3::text::stripped(key)));
         }
         at(span, message)
     })?;
@@ -293,7 +295,7 @@ pub fn resolve(
         return match (target, location.origin) {
             (Some(name), _) => Err(ConfigError::Other(format!(
                 "\"{}\" is not a URL, and there is no config file at {} to look up an account of that name; pass a URL (pop3s://USER@HOST), or create the file: see `popdoc config path` and config/popdoc.example.toml",
-                crate::mail::clean(name),
+                crate::pop3::text::stripped(name),
                 location.describe()
             ))),
             (None, Origin::Default) => Ok(Resolution {

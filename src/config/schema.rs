@@ -13,6 +13,8 @@ use secrecy::SecretString;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::names::{check_name, nearest, show_name};
+use super::value::{boolean, choice, command, number, path, string};
 use crate::account::{self, Account, SecretSource};
 use crate::client::conn::LoginMethod;
 use crate::client::transport::{CertCheck, Security, parse_fingerprint};
@@ -69,7 +71,7 @@ pub struct Problem {
     pub message: String,
 }
 
-fn problem(span: Range<usize>, message: impl Into<String>) -> Problem {
+pub(super) fn problem(span: Range<usize>, message: impl Into<String>) -> Problem {
     Problem {
         span,
         message: message.into(),
@@ -127,7 +129,7 @@ pub fn read(
             other => {
                 let mut message = format!(
                     "unknown key \"{}\" at the top level; allowed: {}",
-                    crate::mail::clean(other),
+                    crate::pop3::text::stripped(other),
                     TOP_KEYS.join(", ")
                 );
                 if ACCOUNT_KEYS.contains(&other) {
@@ -258,7 +260,7 @@ fn read_account(
                 key.span(),
                 format!(
                     "unknown key \"{}\" in {section}{hint}; allowed: {}",
-                    crate::mail::clean(k),
+                    crate::pop3::text::stripped(k),
                     ACCOUNT_KEYS.join(", ")
                 ),
             ));
@@ -326,7 +328,7 @@ fn read_account(
             span,
             format!(
                 "login = \"{}\" needs an OAuth2 token: add oauth-token-command",
-                login_name(m)
+                m.config_name()
             ),
         ));
     }
@@ -339,7 +341,7 @@ fn read_account(
             span.clone(),
             format!(
                 "login = \"{}\" sends a password, but this account has oauth-token-command; use login = \"xoauth2\", \"oauthbearer\" or \"auto\"",
-                login_name(*m)
+                m.config_name()
             ),
         ));
     }
@@ -496,252 +498,4 @@ fn read_key(
         _ => unreachable!("every key in ACCOUNT_KEYS is read"),
     }
     Ok(())
-}
-
-fn string<'v>(key: &str, value: &'v Spanned<DeValue<'_>>) -> Result<&'v str, Problem> {
-    match value.get_ref() {
-        DeValue::String(s) => Ok(s.as_ref()),
-        other => Err(problem(
-            value.span(),
-            format!(
-                "\"{key}\" must be a string (in quotes), not {}",
-                type_name(other)
-            ),
-        )),
-    }
-}
-
-fn command(key: &str, value: &Spanned<DeValue<'_>>) -> Result<String, Problem> {
-    let c = string(key, value)?;
-    if c.trim().is_empty() {
-        return Err(problem(
-            value.span(),
-            format!("\"{key}\" must be a shell command, and it is empty"),
-        ));
-    }
-    Ok(c.to_string())
-}
-
-fn boolean(key: &str, value: &Spanned<DeValue<'_>>) -> Result<bool, Problem> {
-    match value.get_ref() {
-        DeValue::Boolean(b) => Ok(*b),
-        other => Err(problem(
-            value.span(),
-            format!(
-                "\"{key}\" must be true or false (without quotes), not {}",
-                type_name(other)
-            ),
-        )),
-    }
-}
-
-fn number(
-    key: &str,
-    value: &Spanned<DeValue<'_>>,
-    lo: u64,
-    hi: u64,
-    unit: &str,
-) -> Result<u64, Problem> {
-    let n = match value.get_ref() {
-        DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
-        _ => None,
-    };
-    match n {
-        Some(n) if (lo..=hi).contains(&n) => Ok(n),
-        _ => {
-            let mut message = format!("\"{key}\" must be a number from {lo} to {hi}{unit}");
-            if let DeValue::String(s) = value.get_ref()
-                && s.trim().parse::<u64>().is_ok()
-            {
-                message.push_str(", written without quotes");
-            }
-            Err(problem(value.span(), message))
-        }
-    }
-}
-
-fn choice(
-    key: &str,
-    value: &Spanned<DeValue<'_>>,
-    allowed: &[&'static str],
-) -> Result<&'static str, Problem> {
-    let list = allowed
-        .iter()
-        .map(|a| format!("\"{a}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let s = string(key, value)
-        .map_err(|_| problem(value.span(), format!("\"{key}\" must be one of {list}")))?;
-    allowed
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(s))
-        .copied()
-        .ok_or_else(|| {
-            problem(
-                value.span(),
-                format!(
-                    "\"{key}\" must be one of {list}, not \"{}\"",
-                    crate::mail::clean(s)
-                ),
-            )
-        })
-}
-
-fn path(
-    key: &str,
-    value: &Spanned<DeValue<'_>>,
-    base: &Path,
-    home: Option<&Path>,
-) -> Result<PathBuf, Problem> {
-    let s = string(key, value)?;
-    if s.is_empty() {
-        return Err(problem(
-            value.span(),
-            format!("\"{key}\" must not be empty"),
-        ));
-    }
-    expand(s, base, home).ok_or_else(|| {
-        problem(
-            value.span(),
-            format!("\"{key}\" starts with ~ but the home folder is unknown; write the full path"),
-        )
-    })
-}
-
-/// `~` and `~/…` become the home folder; other relative paths are taken
-/// from `base` (the config file's folder).
-pub fn expand(s: &str, base: &Path, home: Option<&Path>) -> Option<PathBuf> {
-    if s == "~" {
-        return home.map(Path::to_path_buf);
-    }
-    if let Some(rest) = s.strip_prefix("~/") {
-        return home.map(|h| h.join(rest));
-    }
-    let p = Path::new(s);
-    Some(if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    })
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "a number",
-        DeValue::Float(_) => "a decimal number",
-        DeValue::Boolean(_) => "true/false",
-        DeValue::Datetime(_) => "a date",
-        DeValue::Array(_) => "a list",
-        DeValue::Table(_) => "a table",
-    }
-}
-
-fn login_name(m: LoginMethod) -> &'static str {
-    match m {
-        LoginMethod::Auto => "auto",
-        LoginMethod::UserPass => "user",
-        LoginMethod::Apop => "apop",
-        LoginMethod::Sasl(m) => match m {
-            crate::pop3::sasl::Mechanism::Plain => "plain",
-            crate::pop3::sasl::Mechanism::Login => "login",
-            crate::pop3::sasl::Mechanism::XOAuth2 => "xoauth2",
-            crate::pop3::sasl::Mechanism::OAuthBearer => "oauthbearer",
-        },
-    }
-}
-
-fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("an account name must not be empty".into());
-    }
-    if name.contains("://") {
-        return Err(format!(
-            "the account name \"{}\" contains \"://\", so it would be taken for a URL; choose another name",
-            crate::mail::clean(name)
-        ));
-    }
-    if name.starts_with('-') || name.chars().any(char::is_control) {
-        return Err(format!(
-            "the account name \"{}\" cannot be typed as an argument; use letters, digits, '.', '_' or '-' (not first)",
-            crate::mail::clean(name)
-        ));
-    }
-    Ok(())
-}
-
-/// How a name is written inside `[accounts.…]`.
-fn show_name(name: &str) -> String {
-    if !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        name.to_string()
-    } else {
-        format!("\"{}\"", crate::mail::clean(name))
-    }
-}
-
-/// A known key a mistyped one probably meant: the same with dashes for
-/// underscores, or within two edits.
-fn nearest(k: &str) -> Option<&'static str> {
-    let dashed = k.replace('_', "-").to_ascii_lowercase();
-    if let Some(k) = ACCOUNT_KEYS.iter().find(|a| **a == dashed) {
-        return Some(k);
-    }
-    ACCOUNT_KEYS
-        .iter()
-        .map(|a| (edit_distance(&dashed, a), *a))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, a)| a)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j]))
-                .min(row[j] + 1)
-                .min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn near_misses_are_named() {
-        assert_eq!(nearest("hots"), Some("host"));
-        assert_eq!(nearest("ca_file"), Some("ca-file"));
-        assert_eq!(nearest("passwordcommand"), Some("password-command"));
-        assert_eq!(nearest("colour"), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
-
-    #[test]
-    fn paths_expand() {
-        let base = Path::new("/etc/popdoc");
-        let home = Some(Path::new("/home/a"));
-        assert_eq!(
-            expand("~/Mail", base, home),
-            Some(PathBuf::from("/home/a/Mail"))
-        );
-        assert_eq!(expand("~", base, home), Some(PathBuf::from("/home/a")));
-        assert_eq!(
-            expand("ca.pem", base, home),
-            Some(PathBuf::from("/etc/popdoc/ca.pem"))
-        );
-        assert_eq!(expand("/x", base, None), Some(PathBuf::from("/x")));
-        assert_eq!(expand("~/x", base, None), None);
-    }
 }

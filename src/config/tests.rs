@@ -1,3 +1,6 @@
+//! Tests of the config file: accounts read from TOML, the errors that name
+//! the line and the key, and how a command-line target picks an account.
+
 use std::time::Duration;
 
 use super::*;

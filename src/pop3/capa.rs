@@ -2,7 +2,7 @@
 //!
 //! Unknown capabilities are kept as sent, so that `check` can show them.
 
-use super::reply::printable;
+use super::text::printable;
 
 /// An `EXPIRE` or `LOGIN-DELAY` value (RFC 2449 §6.5, §6.8).
 #[derive(Debug, Clone, PartialEq, Eq)]

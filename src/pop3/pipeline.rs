@@ -36,7 +36,7 @@
 use std::collections::VecDeque;
 
 use super::command::{Command, InvalidCommand};
-use super::reader::{Event, Expect, ProtocolError, Reader};
+use super::reader::{Expect, ProtocolError, ReadEvent, Reader};
 use super::reply::Status;
 
 /// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
@@ -276,22 +276,22 @@ impl<T> Pipeline<T> {
                 return Ok(None);
             };
             match event {
-                Event::Status(status) => {
+                ReadEvent::Status(status) => {
                     front.complete = !self.reader.in_body();
                     front.status = Some(status.clone());
                     return Ok(Some(Arrival::Status(status)));
                 }
-                Event::Data(data) if front.stream => {
+                ReadEvent::Data(data) if front.stream => {
                     front.streamed += data.len() as u64;
                     return Ok(Some(Arrival::Data(data)));
                 }
-                Event::Data(data) => front.body.extend_from_slice(&data),
-                Event::Overflow => {
+                ReadEvent::Data(data) => front.body.extend_from_slice(&data),
+                ReadEvent::Overflow => {
                     front.overflow = true;
                     front.body = Vec::new();
                 }
-                Event::End => front.complete = true,
-                Event::Continuation(_) => return Err(PipelineError::Continuation),
+                ReadEvent::End => front.complete = true,
+                ReadEvent::Continuation(_) => return Err(PipelineError::Continuation),
             }
         }
     }

@@ -7,7 +7,7 @@
 //! they arrive, never held whole; everything else passes through byte for
 //! byte (8-bit data, bare CR, CR CR LF). Status lines are bounded, and so is
 //! a body when the caller asks: past the bound the reader reports
-//! [`Event::Overflow`] once and discards the rest of that reply, so the
+//! [`ReadEvent::Overflow`] once and discards the rest of that reply, so the
 //! session stays usable.
 //!
 //! No I/O, no clocks, no allocation proportional to a message.
@@ -37,7 +37,7 @@ pub enum Expect {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum ReadEvent {
     /// The status line of the reply at the front. For a `+OK` to a
     /// multi-line command, body events follow.
     Status(Status),
@@ -145,7 +145,7 @@ impl Reader {
     }
 
     /// The next event, or `None` until more bytes are fed.
-    pub fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+    pub fn next_event(&mut self) -> Result<Option<ReadEvent>, ProtocolError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -164,7 +164,7 @@ impl Reader {
         self.consumed += n as u64;
     }
 
-    fn status(&mut self) -> Result<Option<Event>, ProtocolError> {
+    fn status(&mut self) -> Result<Option<ReadEvent>, ProtocolError> {
         let avail = &self.buf[self.pos..];
         if avail.is_empty() {
             return Ok(None);
@@ -190,7 +190,7 @@ impl Reader {
         let parsed = parse_status_line(line, expect == Expect::Auth)?;
         self.advance(nl + 1);
         Ok(Some(match parsed {
-            StatusLine::Continuation(payload) => Event::Continuation(payload),
+            StatusLine::Continuation(payload) => ReadEvent::Continuation(payload),
             StatusLine::Status(status) => {
                 self.expects.pop_front();
                 if let (true, Expect::Multi { limit }) = (status.ok, expect) {
@@ -202,18 +202,18 @@ impl Reader {
                         ended: false,
                     });
                 }
-                Event::Status(status)
+                ReadEvent::Status(status)
             }
         }))
     }
 
-    fn body(&mut self) -> Option<Event> {
+    fn body(&mut self) -> Option<ReadEvent> {
         let State::Body(mut b) = self.state else {
             unreachable!("body() only in the body state")
         };
         if b.ended {
             self.state = State::Status;
-            return Some(Event::End);
+            return Some(ReadEvent::End);
         }
         let mut out = Vec::new();
         let (used, ended) = unstuff(&self.buf[self.pos..], &mut b.at_line_start, &mut out);
@@ -225,9 +225,9 @@ impl Reader {
             b.taken += out.len();
             if b.limit.is_some_and(|limit| b.taken > limit) {
                 b.overflowed = true;
-                Some(Event::Overflow)
+                Some(ReadEvent::Overflow)
             } else {
-                (!out.is_empty()).then_some(Event::Data(out))
+                (!out.is_empty()).then_some(ReadEvent::Data(out))
             }
         };
         match event {
@@ -237,7 +237,7 @@ impl Reader {
             }
             None if ended => {
                 self.state = State::Status;
-                Some(Event::End)
+                Some(ReadEvent::End)
             }
             None => {
                 self.state = State::Body(b);

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::text::printable;
+
 /// A response code from the text of a reply, RFC 2449 §8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RespCode {
@@ -116,14 +118,6 @@ pub enum StatusLine {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the server sent a line that is not a POP3 status ({0})")]
 pub struct BadStatus(pub String);
-
-/// Text for people: lossy UTF-8 with control characters shown as `?`.
-pub fn printable(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
 
 /// Parses a status line without its CRLF. `continuation_allowed` is true
 /// only while an AUTH exchange is under way.

@@ -201,12 +201,12 @@ fn gs2_escape(s: &str) -> String {
 /// into a sentence.
 pub fn explain_oauth_error(doc: &str) -> String {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(doc) else {
-        let shown = super::reply::printable(doc.as_bytes());
+        let shown = super::text::printable(doc.as_bytes());
         return format!("the server rejected the token: {shown}");
     };
     let field = |k: &str| {
         map.get(k).map(|v| match v {
-            serde_json::Value::String(s) => super::reply::printable(s.as_bytes()),
+            serde_json::Value::String(s) => super::text::printable(s.as_bytes()),
             other => other.to_string(),
         })
     };

@@ -1,42 +1,42 @@
 //! Byte-literal transcripts through the reader, at every split point.
 
-use super::reader::{Event, Expect, ProtocolError, Reader};
+use super::reader::{Expect, ProtocolError, ReadEvent, Reader};
 use super::reply::{RespCode, Status};
 
 const MULTI: Expect = Expect::Multi { limit: None };
 
-fn ok(text: &str) -> Event {
-    Event::Status(Status {
+fn ok(text: &str) -> ReadEvent {
+    ReadEvent::Status(Status {
         ok: true,
         code: None,
         text: text.into(),
     })
 }
 
-fn err(code: Option<RespCode>, text: &str) -> Event {
-    Event::Status(Status {
+fn err(code: Option<RespCode>, text: &str) -> ReadEvent {
+    ReadEvent::Status(Status {
         ok: false,
         code,
         text: text.into(),
     })
 }
 
-fn data(bytes: &[u8]) -> Event {
-    Event::Data(bytes.to_vec())
+fn data(bytes: &[u8]) -> ReadEvent {
+    ReadEvent::Data(bytes.to_vec())
 }
 
 /// Joins adjacent Data events and drops data the reader later declared
 /// overflowed, so that different chunkings compare equal.
-fn normalise(events: Vec<Event>) -> Vec<Event> {
-    let mut out: Vec<Event> = Vec::new();
+fn normalise(events: Vec<ReadEvent>) -> Vec<ReadEvent> {
+    let mut out: Vec<ReadEvent> = Vec::new();
     for e in events {
         match (out.last_mut(), e) {
-            (Some(Event::Data(prev)), Event::Data(more)) => prev.extend_from_slice(&more),
-            (_, Event::Overflow) => {
-                while matches!(out.last(), Some(Event::Data(_))) {
+            (Some(ReadEvent::Data(prev)), ReadEvent::Data(more)) => prev.extend_from_slice(&more),
+            (_, ReadEvent::Overflow) => {
+                while matches!(out.last(), Some(ReadEvent::Data(_))) {
                     out.pop();
                 }
-                out.push(Event::Overflow);
+                out.push(ReadEvent::Overflow);
             }
             (_, e) => out.push(e),
         }
@@ -44,7 +44,7 @@ fn normalise(events: Vec<Event>) -> Vec<Event> {
     out
 }
 
-fn drain(r: &mut Reader, out: &mut Vec<Event>) -> Result<(), ProtocolError> {
+fn drain(r: &mut Reader, out: &mut Vec<ReadEvent>) -> Result<(), ProtocolError> {
     while let Some(e) = r.next_event()? {
         out.push(e);
     }
@@ -54,7 +54,7 @@ fn drain(r: &mut Reader, out: &mut Vec<Event>) -> Result<(), ProtocolError> {
 fn read_chunks<'a>(
     expects: &[Expect],
     chunks: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Vec<Event>, ProtocolError> {
+) -> Result<Vec<ReadEvent>, ProtocolError> {
     let mut r = Reader::new();
     for e in expects {
         r.expect(*e);
@@ -69,7 +69,7 @@ fn read_chunks<'a>(
 
 /// Reads `input` whole, split in two at every point, and one byte at a
 /// time; all must give `expected`.
-fn check(expects: &[Expect], input: &[u8], expected: &[Event]) {
+fn check(expects: &[Expect], input: &[u8], expected: &[ReadEvent]) {
     let whole = read_chunks(expects, [input]).unwrap();
     assert_eq!(whole, expected, "whole input");
     for i in 0..=input.len() {
@@ -107,10 +107,10 @@ fn rfc1939_session() {
             ok("2 320"),
             ok("2 messages (320 octets)"),
             data(b"1 120\r\n2 200\r\n"),
-            Event::End,
+            ReadEvent::End,
             ok("120 octets"),
             data(b"Subject: hi\r\n\r\nbody\r\n"),
-            Event::End,
+            ReadEvent::End,
             ok("message 1 deleted"),
             ok("dewey POP3 server signing off (maildrop empty)"),
         ],
@@ -148,19 +148,19 @@ crcrlf\r\r\n\
 lf only\n.not-a-terminator-after-bare-lf\r\n\
 \r\n",
             ),
-            Event::End,
+            ReadEvent::End,
         ],
     );
 }
 
 #[test]
 fn empty_body_and_dot_cr_without_lf() {
-    check(&[MULTI], b"+OK\r\n.\r\n", &[ok(""), Event::End]);
+    check(&[MULTI], b"+OK\r\n.\r\n", &[ok(""), ReadEvent::End]);
     // ".\r" followed by something other than LF is a stuffed line, not the end.
     check(
         &[MULTI],
         b"+OK\r\n.\rx\r\n.\r\n",
-        &[ok(""), data(b"\rx\r\n"), Event::End],
+        &[ok(""), data(b"\rx\r\n"), ReadEvent::End],
     );
 }
 
@@ -186,11 +186,11 @@ fn pipelined_replies_in_one_read() {
         &[
             ok(""),
             data(b"Subject: a\r\n\r\n"),
-            Event::End,
+            ReadEvent::End,
             err(None, "no such message"),
             ok(""),
             data(b"Subject: c\r\n\r\n"),
-            Event::End,
+            ReadEvent::End,
             ok("3 100"),
         ],
     );
@@ -203,8 +203,8 @@ fn auth_continuations() {
         &[Expect::Auth, Expect::Single],
         input,
         &[
-            Event::Continuation(b"VXNlcm5hbWU6".to_vec()),
-            Event::Continuation(b"UGFzc3dvcmQ6".to_vec()),
+            ReadEvent::Continuation(b"VXNlcm5hbWU6".to_vec()),
+            ReadEvent::Continuation(b"UGFzc3dvcmQ6".to_vec()),
             ok("Logged in."),
             ok("0 0"),
         ],
@@ -213,7 +213,7 @@ fn auth_continuations() {
         &[Expect::Auth],
         b"+ \r\n-ERR [AUTH] Authentication failed.\r\n",
         &[
-            Event::Continuation(Vec::new()),
+            ReadEvent::Continuation(Vec::new()),
             err(Some(RespCode::Auth), "Authentication failed."),
         ],
     );
@@ -235,14 +235,14 @@ fn oversized_body_is_reported_and_skipped() {
     check(
         &[top, Expect::Single],
         input,
-        &[ok(""), Event::Overflow, Event::End, ok("next")],
+        &[ok(""), ReadEvent::Overflow, ReadEvent::End, ok("next")],
     );
     // Exactly at the limit is fine.
     let top = Expect::Multi { limit: Some(12) };
     check(
         &[top],
         b"+OK\r\n0123456789\r\n.\r\n",
-        &[ok(""), data(b"0123456789\r\n"), Event::End],
+        &[ok(""), data(b"0123456789\r\n"), ReadEvent::End],
     );
 }
 
@@ -341,9 +341,9 @@ mod roundtrip {
             }
             let mut want = vec![ok("")];
             if !expected.is_empty() {
-                want.push(Event::Data(expected));
+                want.push(ReadEvent::Data(expected));
             }
-            want.push(Event::End);
+            want.push(ReadEvent::End);
             want.push(ok("after"));
             prop_assert_eq!(events, want);
         }

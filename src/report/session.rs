@@ -47,22 +47,35 @@ pub(crate) fn connection_info(account: &Account) -> ConnectionInfo {
     }
 }
 
+/// The report's step for a stage of opening a session: the one mapping.
+impl From<Stage> for Step {
+    fn from(stage: Stage) -> Step {
+        match stage {
+            Stage::Connect => Step::Tcp,
+            Stage::Tls => Step::Tls,
+            Stage::Greeting => Step::Greeting,
+            Stage::Capa => Step::Capa,
+            Stage::Stls => Step::Stls,
+            Stage::Login => Step::Login,
+            Stage::CapaAfterLogin => Step::CapaAfterLogin,
+        }
+    }
+}
+
 /// Samples from stages completed before a failed open (no DNS/TCP split).
 pub(crate) fn stage_samples(done: &[(Stage, Duration)]) -> Vec<(Step, Duration)> {
     let mut out = Vec::new();
     let mut capa_seen = false;
     for (stage, d) in done {
-        let step = match stage {
-            Stage::Greeting => Step::Greeting,
-            Stage::Capa if !capa_seen => {
-                capa_seen = true;
-                Step::Capa
-            }
-            Stage::Login => Step::Login,
-            Stage::CapaAfterLogin => Step::CapaAfterLogin,
-            _ => continue,
+        let step = Step::from(*stage);
+        let keep = match step {
+            Step::Greeting | Step::Login | Step::CapaAfterLogin => true,
+            Step::Capa => !std::mem::replace(&mut capa_seen, true),
+            _ => false,
         };
-        out.push((step, *d));
+        if keep {
+            out.push((step, *d));
+        }
     }
     out
 }
@@ -75,9 +88,14 @@ pub(crate) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
     if !stls {
         out.extend(conn.times.tls.map(|t| (Step::Tls, t)));
     }
-    let stage = |s: Stage| conn.stages.iter().find(|(x, _)| *x == s).map(|(_, d)| *d);
-    out.extend(stage(Stage::Greeting).map(|d| (Step::Greeting, d)));
-    out.extend(stage(Stage::Capa).map(|d| (Step::Capa, d)));
+    let stage = |s: Stage| {
+        conn.stages
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map(|(_, d)| (Step::from(s), *d))
+    };
+    out.extend(stage(Stage::Greeting));
+    out.extend(stage(Stage::Capa));
     let timed = |name: &str| {
         conn.log
             .timings()
@@ -88,8 +106,8 @@ pub(crate) fn conn_samples(conn: &Connection) -> Vec<(Step, Duration)> {
         out.extend(timed("STLS").map(|d| (Step::Stls, d)));
         out.extend(conn.times.tls.map(|t| (Step::Tls, t)));
     }
-    out.extend(stage(Stage::Login).map(|d| (Step::Login, d)));
-    out.extend(stage(Stage::CapaAfterLogin).map(|d| (Step::CapaAfterLogin, d)));
+    out.extend(stage(Stage::Login));
+    out.extend(stage(Stage::CapaAfterLogin));
     for t in conn.log.timings() {
         let c = t.command.as_str();
         let step = match c {

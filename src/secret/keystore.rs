@@ -120,7 +120,7 @@ fn classify(e: keyring::Error, user: &str) -> KeyringError {
 }
 
 fn one_line(s: &str) -> String {
-    crate::mail::clean(s.lines().next().unwrap_or("").trim())
+    crate::pop3::text::stripped(s.lines().next().unwrap_or("").trim())
 }
 
 /// On Linux and the BSDs the keyring is reached over the D-Bus session

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::{Event, Failure, Mark, Provider, Request, SessionInfo};
 use crate::account::Account;
-use crate::client::conn::{Connection, Credentials, Stage};
+use crate::client::conn::{Connection, Stage};
 use crate::client::error::Error;
 use crate::client::log::{Clock, Line};
 use crate::client::ops::{HEADER_LIMIT, Listing};
@@ -248,11 +248,7 @@ impl Worker {
         }
         self.dele_sent = false;
         self.transcript_mark = 0;
-        let creds = Credentials {
-            user: self.account.user.clone(),
-            secret: self.secret.clone(),
-            token: self.token,
-        };
+        let creds = self.account.credentials(self.secret.clone(), self.token);
         let events = self.events.clone();
         let mut on_stage = move |stage: Stage, done: &[(Stage, Duration)]| {
             let _ = events.try_send(Event::Stage {

@@ -25,6 +25,7 @@ mod cmdline_demo;
 mod config_demo;
 mod e2e_tmux;
 mod harness_dovecot;
+mod layers_offline;
 mod pop3_demo;
 mod quirks_demo;
 mod readme_offline;

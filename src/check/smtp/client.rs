@@ -15,7 +15,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::reply::{Reply, ReplyError, ReplyReader};
+use super::reply::{ReplyError, ReplyReader, SmtpReply};
 use crate::client::log::{Dir, SessionLog, Timing};
 use crate::client::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::sasl::{Mechanism, SaslClient};
@@ -37,7 +37,7 @@ pub enum SmtpError {
     #[error("the server broke the SMTP protocol during {command}: {source}.")]
     Protocol { command: String, source: ReplyError },
     #[error("the server refused {command}: {}{}", reply.one_line(), reply.explain().map(|e| format!(" — {e}")).unwrap_or_default())]
-    Refused { command: String, reply: Reply },
+    Refused { command: String, reply: SmtpReply },
     #[error(
         "the server does not offer STARTTLS, so this connection cannot be encrypted. Use smtps:// (port 465), or --plaintext if you accept sending your password unencrypted."
     )]
@@ -57,7 +57,7 @@ pub enum SmtpError {
 }
 
 impl SmtpError {
-    pub fn reply(&self) -> Option<&Reply> {
+    pub fn reply(&self) -> Option<&SmtpReply> {
         match self {
             SmtpError::Refused { reply, .. } => Some(reply),
             _ => None,
@@ -76,7 +76,7 @@ pub struct SmtpConn {
     pub log: SessionLog,
     /// Each completed step and how long it took.
     pub steps: Vec<(Step, Duration)>,
-    pub greeting: Option<Reply>,
+    pub greeting: Option<SmtpReply>,
     /// EHLO keywords before STARTTLS, when there was a STARTTLS.
     pub ehlo_before_tls: Option<Vec<String>>,
     /// EHLO keywords in force.
@@ -301,8 +301,8 @@ impl SmtpConn {
         step: Step,
         name: &str,
         line: &str,
-        want: fn(&Reply) -> bool,
-    ) -> Result<Reply, SmtpError> {
+        want: fn(&SmtpReply) -> bool,
+    ) -> Result<SmtpReply, SmtpError> {
         check_line(line)?;
         let reply = self.step(step, name, line.as_bytes(), line).await?;
         if want(&reply) {
@@ -317,7 +317,7 @@ impl SmtpConn {
 
     /// Sends the message body (already dot-stuffed and terminated) and
     /// reads the server's verdict.
-    pub async fn message(&mut self, stuffed: &[u8]) -> Result<Reply, SmtpError> {
+    pub async fn message(&mut self, stuffed: &[u8]) -> Result<SmtpReply, SmtpError> {
         self.log
             .note(format!("[{} bytes of message]", stuffed.len()));
         self.log.push(Dir::Sent, ".");
@@ -338,7 +338,7 @@ impl SmtpConn {
     }
 
     /// QUIT and close.
-    pub async fn quit(&mut self) -> Result<Reply, SmtpError> {
+    pub async fn quit(&mut self) -> Result<SmtpReply, SmtpError> {
         let r = self.step(Step::Quit, "QUIT", b"QUIT", "QUIT").await;
         self.shutdown().await;
         r
@@ -355,7 +355,7 @@ impl SmtpConn {
         name: &str,
         line: &[u8],
         shown: &str,
-    ) -> Result<Reply, SmtpError> {
+    ) -> Result<SmtpReply, SmtpError> {
         let sent = self.log.now();
         let reply = self.exchange(name, line, shown).await?;
         self.steps.push((step, self.log.now().saturating_sub(sent)));
@@ -363,7 +363,12 @@ impl SmtpConn {
     }
 
     /// Writes `line` + CRLF and reads one reply; logs both and the timing.
-    async fn exchange(&mut self, name: &str, line: &[u8], shown: &str) -> Result<Reply, SmtpError> {
+    async fn exchange(
+        &mut self,
+        name: &str,
+        line: &[u8],
+        shown: &str,
+    ) -> Result<SmtpReply, SmtpError> {
         self.log.push(Dir::Sent, shown);
         let mut out = Vec::with_capacity(line.len() + 2);
         out.extend_from_slice(line);
@@ -375,7 +380,14 @@ impl SmtpConn {
         Ok(reply)
     }
 
-    fn record(&mut self, command: &str, sent: Duration, first: Duration, out: u64, reply: &Reply) {
+    fn record(
+        &mut self,
+        command: &str,
+        sent: Duration,
+        first: Duration,
+        out: u64,
+        reply: &SmtpReply,
+    ) {
         let bytes_in = reply.lines.iter().map(|l| l.len() as u64 + 6).sum();
         let now = self.log.now();
         self.log.timing(Timing {
@@ -406,12 +418,12 @@ impl SmtpConn {
         }
     }
 
-    async fn read_reply(&mut self, name: &str) -> Result<Reply, SmtpError> {
+    async fn read_reply(&mut self, name: &str) -> Result<SmtpReply, SmtpError> {
         Ok(self.read_timed(name).await?.0)
     }
 
     /// The next reply and when its first byte arrived.
-    async fn read_timed(&mut self, name: &str) -> Result<(Reply, Duration), SmtpError> {
+    async fn read_timed(&mut self, name: &str) -> Result<(SmtpReply, Duration), SmtpError> {
         let mut first = (self.reader.buffered() > 0).then(|| self.log.now());
         let mut buf = [0u8; 8192];
         loop {

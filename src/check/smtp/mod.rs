@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::Diagnosis;
 use crate::client::conn::LoginMethod;
 use crate::client::log::Clock;
 use crate::client::transport::CertCheck;
@@ -82,14 +83,8 @@ pub fn test_message(from: &str, to: &str, now: jiff::Timestamp) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A finished SMTP check.
-pub struct Outcome {
-    pub report: Report,
-    pub transcript: String,
-}
-
 /// Runs the SMTP check `repeat` times.
-pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outcome {
+pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Diagnosis {
     let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Smtp, Source::Check, &t.label, started);
     report.runs_requested = repeat.max(1);
@@ -110,7 +105,7 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
             Ok(s) => Some(s),
             Err(e) => {
                 report.fail(Some(Step::Auth), e);
-                return Outcome { report, transcript };
+                return Diagnosis { report, transcript };
             }
         },
         None => None,
@@ -138,24 +133,16 @@ pub async fn check(t: &Target, send: Option<&SendOptions>, repeat: u32) -> Outco
             "the connection is not encrypted (--plaintext): the password crossed the network readable by anyone on the way",
         ));
     }
-    Outcome { report, transcript }
+    Diagnosis { report, transcript }
 }
 
 fn record_failure(report: &mut Report, step: Step, e: &SmtpError, run: u32) {
-    let runs = report.runs_requested;
-    let prefix = if runs > 1 {
-        format!("run {run} of {runs}: ")
-    } else {
-        String::new()
-    };
-    let message = format!("{prefix}{e}");
-    let mut p = Problem::new(Severity::Error, Some(step), message.clone());
+    let mut p = report.run_failure(step, run, e);
     if let Some(reply) = e.reply() {
         p.response_code = Some(reply.code_text());
         p.explanation = reply.explain().map(str::to_string);
     }
-    report.problem(p);
-    report.fail(Some(step), message);
+    report.fail_with(p);
 }
 
 async fn one_run(
@@ -307,15 +294,15 @@ async fn send_test(
     Ok(())
 }
 
-fn reply_text(r: &Result<reply::Reply, SmtpError>) -> Option<String> {
+fn reply_text(r: &Result<reply::SmtpReply, SmtpError>) -> Option<String> {
     match r {
         Ok(reply) => Some(reply.one_line()),
-        Err(e) => e.reply().map(reply::Reply::one_line),
+        Err(e) => e.reply().map(reply::SmtpReply::one_line),
     }
 }
 
 fn describe(conn: &SmtpConn, report: &mut Report) {
-    report.server.greeting = conn.greeting.as_ref().map(reply::Reply::one_line);
+    report.server.greeting = conn.greeting.as_ref().map(reply::SmtpReply::one_line);
     report.server.capabilities_before_login = Some(conn.ehlo.clone());
     report.server.pipelining = conn.offers("PIPELINING");
     report.server.sasl_mechanisms = conn.mechanisms();

@@ -6,7 +6,7 @@
 //! Sans-I/O: no sockets, no clocks. Text is kept printable (control
 //! characters become `?`).
 
-use crate::pop3::reply::printable;
+use crate::pop3::text::printable;
 
 /// Longest reply line accepted, CRLF included. RFC 5321 §4.5.3.1.5 says
 /// 512; real servers send longer EHLO lines, so allow generous slack.
@@ -15,7 +15,7 @@ pub const MAX_LINE: usize = 4096;
 pub const MAX_LINES: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct SmtpReply {
     pub code: u16,
     /// The text of each line after the code and separator.
     pub lines: Vec<String>,
@@ -33,13 +33,9 @@ pub enum ReplyError {
     CodeChanged(u16, u16),
 }
 
-impl Reply {
+impl SmtpReply {
     pub fn positive(&self) -> bool {
         (200..300).contains(&self.code)
-    }
-
-    pub fn intermediate(&self) -> bool {
-        (300..400).contains(&self.code)
     }
 
     /// The enhanced status code (RFC 3463) at the start of the first
@@ -173,7 +169,7 @@ impl ReplyReader {
     }
 
     /// The next complete reply, if the bytes fed so far hold one.
-    pub fn next_reply(&mut self) -> Result<Option<Reply>, ReplyError> {
+    pub fn next_reply(&mut self) -> Result<Option<SmtpReply>, ReplyError> {
         loop {
             let Some(nl) = self.buf.iter().position(|b| *b == b'\n') else {
                 if self.buf.len() > MAX_LINE {
@@ -200,7 +196,7 @@ impl ReplyReader {
             }
             if last {
                 self.code = None;
-                return Ok(Some(Reply {
+                return Ok(Some(SmtpReply {
                     code,
                     lines: std::mem::take(&mut self.lines),
                 }));
@@ -236,7 +232,7 @@ fn parse_line(line: &[u8]) -> Result<(u16, bool, String), ReplyError> {
 
 /// A queue id in the reply to the message, when the server names one:
 /// Postfix `queued as 4Xy…`, Exim `id=1abc…`, or a lone token after `OK`.
-pub fn queue_id(reply: &Reply) -> Option<String> {
+pub fn queue_id(reply: &SmtpReply) -> Option<String> {
     let text = reply.lines.join(" ");
     let clean = |s: &str| {
         s.trim_matches(|c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | ',' | '.' | ';'))
@@ -258,7 +254,7 @@ pub fn queue_id(reply: &Reply) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn all(input: &[u8]) -> Result<Vec<Reply>, ReplyError> {
+    fn all(input: &[u8]) -> Result<Vec<SmtpReply>, ReplyError> {
         let mut r = ReplyReader::new();
         r.feed(input);
         let mut out = Vec::new();
@@ -297,7 +293,7 @@ mod tests {
         assert_eq!(whole.len(), 4);
         assert_eq!(
             whole[3],
-            Reply {
+            SmtpReply {
                 code: 250,
                 lines: vec![String::new()]
             }

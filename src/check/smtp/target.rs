@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::account::{self, Account};
+use crate::account::{self, Account, ServerUrl, UrlKind};
 use crate::cli::ConnArgs;
 use crate::client::conn::LoginMethod;
 use crate::client::transport::{CertCheck, Endpoint, Security};
@@ -29,14 +29,10 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where to connect: the account's endpoint (the same host, port,
+    /// security, certificate check and connect timeout as the fields).
     pub fn endpoint(&self) -> Endpoint {
-        Endpoint {
-            host: self.host.clone(),
-            port: self.port,
-            security: self.security,
-            cert: self.cert.clone(),
-            connect_timeout: self.connect_timeout,
-        }
+        self.account.endpoint()
     }
 }
 
@@ -53,43 +49,24 @@ pub fn is_smtp_url(s: &str) -> bool {
     lower.starts_with("smtp://") || lower.starts_with("smtps://")
 }
 
+/// SMTP URLs: `smtp://` (STARTTLS, 587) and `smtps://` (TLS, 465).
+const SMTP_URL: UrlKind = UrlKind {
+    schemes: &[("smtp", Security::StartTls), ("smtps", Security::Implicit)],
+    not_url_hint: "",
+    schemes_hint: "smtp:// or smtps://",
+    name: "an SMTP URL",
+    form: "smtp://[USER@]HOST[:PORT]",
+    user_required: false,
+};
+
 /// Parses `smtp[s]://[USER@]HOST[:PORT]` with the shared options.
 pub fn target(url: &str, args: &ConnArgs) -> Result<Target, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("\"{url}\" is not a URL"))?;
-    let security = match scheme.to_ascii_lowercase().as_str() {
-        "smtp" => Security::StartTls,
-        "smtps" => Security::Implicit,
-        other => {
-            return Err(format!(
-                "unknown scheme \"{other}\"; use smtp:// or smtps://"
-            ));
-        }
-    };
-    let rest = rest.trim_end_matches('/');
-    if rest.contains(['/', '?', '#']) {
-        return Err(format!(
-            "\"{url}\": an SMTP URL has no path or query; use smtp://[USER@]HOST[:PORT]"
-        ));
-    }
-    let (user, hostport) = match rest.rsplit_once('@') {
-        Some((u, h)) => {
-            if u.contains(':') {
-                return Err("do not put the password in the URL (it would be visible in shell history and process lists); popdoc asks for it, or reads POPDOC_PASSWORD or --password-command".into());
-            }
-            let u = account::percent_decode(u)?;
-            if u.is_empty() {
-                return Err(format!("\"{url}\" has an empty user name"));
-            }
-            (Some(u), h)
-        }
-        None => (None, rest),
-    };
-    let (host, port) = account::split_host_port(hostport)?;
-    if host.is_empty() {
-        return Err(format!("\"{url}\" has no host name"));
-    }
+    let ServerUrl {
+        security,
+        user,
+        host,
+        port,
+    } = account::parse_server_url(url, &SMTP_URL)?;
     if args.plaintext && security == Security::Implicit {
         return Err("--plaintext goes with smtp:// URLs; smtps:// is always encrypted".into());
     }
