@@ -249,7 +249,10 @@ impl Connection {
                     streamed: 0,
                 };
                 if let Err(e) = pipe.push(&cmd, size, stream, tag) {
-                    each(CommandOutcome::Reply(index, Err(Error::Invalid(e.to_string()))));
+                    each(CommandOutcome::Reply(
+                        index,
+                        Err(Error::Invalid(e.to_string())),
+                    ));
                     continue;
                 }
                 self.log.push(Dir::Sent, cmd.redacted());

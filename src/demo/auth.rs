@@ -198,7 +198,9 @@ impl ServerSession {
                         && (authz.is_empty() || authz == cfg.user.as_bytes()))
             }
             "LOGIN" => match self.challenge(b"Password:").await? {
-                AuthStep::Data(pass) => first == cfg.user.as_bytes() && pass == cfg.password.as_bytes(),
+                AuthStep::Data(pass) => {
+                    first == cfg.user.as_bytes() && pass == cfg.password.as_bytes()
+                }
                 AuthStep::Done(flow) => return Ok(flow),
             },
             "XOAUTH2" => {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
-use super::conn::{ServerConn, Input};
+use super::conn::{Input, ServerConn};
 use super::server::Shared;
 use super::transaction::Txn;
 use crate::demo::Faults;
