@@ -66,7 +66,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Save(args)) => {
                 let account = one_account(&args.target, &args.conn, config)?;
-                let req = cmd::save::Request {
+                let req = cmd::save::SaveJob {
                     number: args.number,
                     uidl: args.uidl,
                     output: args.output,

@@ -27,7 +27,7 @@ use crate::pop3::{Command, Expect, ProtocolError, ReadEvent, Status};
 
 /// A complete reply: the status and, for multi-line replies, the body.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub struct CommandReply {
     pub status: Status,
     pub body: Option<Vec<u8>>,
 }
@@ -44,9 +44,9 @@ struct Tag {
 }
 
 /// What the engine reports as replies complete.
-pub enum Outcome {
+pub enum CommandOutcome {
     /// The reply to the command at this index (in the order given).
-    Reply(usize, Result<Reply, Error>),
+    Reply(usize, Result<CommandReply, Error>),
     /// Body bytes streamed so far for this command.
     Progress(usize, u64),
 }
@@ -66,7 +66,7 @@ fn io_error(command: &str, e: std::io::Error) -> Error {
     }
 }
 
-enum Step {
+enum IoStep {
     Wrote(usize),
     Flushed,
     Read(usize),
@@ -171,14 +171,14 @@ impl Connection {
     }
 
     /// One command; `-ERR` becomes [`Error::Refused`].
-    pub async fn command(&mut self, cmd: Command) -> Result<Reply, Error> {
+    pub async fn command(&mut self, cmd: Command) -> Result<CommandReply, Error> {
         let mut result = None;
         self.exchange(
             &mut std::iter::once((cmd, 0)),
             None::<&mut tokio::io::Sink>,
             None,
             &mut |o| {
-                if let Outcome::Reply(_, r) = o {
+                if let CommandOutcome::Reply(_, r) = o {
                     result = Some(r);
                 }
             },
@@ -192,13 +192,13 @@ impl Connection {
     /// the server allows PIPELINING, and reports each reply in order.
     /// Bodies of commands without a limit (RETR) go to `sink` when given.
     /// Returns an error only when the connection broke; per-command
-    /// refusals arrive as `Outcome::Reply(_, Err(..))`.
+    /// refusals arrive as `CommandOutcome::Reply(_, Err(..))`.
     pub async fn exchange<W: AsyncWrite + Unpin + Send>(
         &mut self,
         cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
         sink: Option<&mut W>,
         cancel: Option<&CancellationToken>,
-        each: &mut (dyn FnMut(Outcome) + Send),
+        each: &mut (dyn FnMut(CommandOutcome) + Send),
     ) -> Result<(), Error> {
         if let Some(why) = &self.broken {
             return Err(Error::Io {
@@ -225,7 +225,7 @@ impl Connection {
         cmds: &mut (dyn Iterator<Item = (Command, u64)> + Send),
         mut sink: Option<&mut W>,
         cancel: Option<&CancellationToken>,
-        each: &mut (dyn FnMut(Outcome) + Send),
+        each: &mut (dyn FnMut(CommandOutcome) + Send),
     ) -> Result<(), Error> {
         let mut cmds = cmds.enumerate().peekable();
         let mut need_flush = false;
@@ -249,7 +249,10 @@ impl Connection {
                     streamed: 0,
                 };
                 if let Err(e) = pipe.push(&cmd, size, stream, tag) {
-                    each(Outcome::Reply(index, Err(Error::Invalid(e.to_string()))));
+                    each(CommandOutcome::Reply(
+                        index,
+                        Err(Error::Invalid(e.to_string())),
+                    ));
                     continue;
                 }
                 self.log.push(Dir::Sent, cmd.redacted());
@@ -269,20 +272,20 @@ impl Connection {
             let io = poll_fn(|cx| {
                 if !out.is_empty() {
                     match Pin::new(&mut self.io).poll_write(cx, out) {
-                        Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Step::Wrote(n))),
+                        Poll::Ready(Ok(n)) => return Poll::Ready(Ok(IoStep::Wrote(n))),
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => {}
                     }
                 } else if need_flush {
                     match Pin::new(&mut self.io).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => return Poll::Ready(Ok(Step::Flushed)),
+                        Poll::Ready(Ok(())) => return Poll::Ready(Ok(IoStep::Flushed)),
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => {}
                     }
                 }
                 let mut rb = ReadBuf::new(&mut self.rbuf);
                 match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Ok(Step::Read(rb.filled().len()))),
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(IoStep::Read(rb.filled().len()))),
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                     Poll::Pending => Poll::Pending,
                 }
@@ -314,23 +317,23 @@ impl Connection {
             };
             let now = self.log.now();
             match step {
-                Step::Wrote(n) => {
+                IoStep::Wrote(n) => {
                     pipe.wrote(n, |tag| tag.sent = Some(now));
                     if pipe.to_write().is_empty() {
                         need_flush = true;
                     }
                     continue;
                 }
-                Step::Flushed => {
+                IoStep::Flushed => {
                     need_flush = false;
                     continue;
                 }
-                Step::Read(0) => {
+                IoStep::Read(0) => {
                     return Err(self.fail(Error::Closed {
                         command: front_name,
                     }));
                 }
-                Step::Read(n) => {
+                IoStep::Read(n) => {
                     pipe.feed(&self.rbuf[..n]);
                     deadline = Instant::now() + self.timeout;
                 }
@@ -372,7 +375,7 @@ impl Connection {
                             });
                         }
                         front.streamed += data.len() as u64;
-                        each(Outcome::Progress(front.index, front.streamed));
+                        each(CommandOutcome::Progress(front.index, front.streamed));
                     }
                     Arrival::Done(c) => self.complete(c, now, each),
                 }
@@ -385,7 +388,7 @@ impl Connection {
         &mut self,
         c: Completed<Tag>,
         now: Duration,
-        each: &mut (dyn FnMut(Outcome) + Send),
+        each: &mut (dyn FnMut(CommandOutcome) + Send),
     ) {
         let Completed {
             tag,
@@ -415,13 +418,13 @@ impl Connection {
                 limit,
             })
         } else if status.ok {
-            Ok(Reply { status, body })
+            Ok(CommandReply { status, body })
         } else {
             Err(Error::Refused {
                 command: tag.name,
                 status,
             })
         };
-        each(Outcome::Reply(tag.index, result));
+        each(CommandOutcome::Reply(tag.index, result));
     }
 }

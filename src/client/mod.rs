@@ -16,6 +16,6 @@ pub mod transport;
 pub mod verify;
 
 pub use conn::{Connection, Credentials, LoginMethod, Stage};
-pub use engine::{Outcome, Reply};
+pub use engine::{CommandOutcome, CommandReply};
 pub use error::Error;
 pub use transport::{CertCheck, Endpoint, Security};

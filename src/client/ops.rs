@@ -8,7 +8,7 @@ use tokio::io::AsyncWrite;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::Connection;
-use super::engine::Outcome;
+use super::engine::CommandOutcome;
 use super::error::Error;
 use crate::pop3::reply::{Malformed, parse_scan_listing, parse_stat, parse_uid_listing};
 use crate::pop3::{Command, Status};
@@ -61,9 +61,9 @@ impl Connection {
             None::<&mut tokio::io::Sink>,
             None,
             &mut |o| match o {
-                Outcome::Reply(0, r) => list = Some(r),
-                Outcome::Reply(_, r) => uidl = Some(r),
-                Outcome::Progress(..) => {}
+                CommandOutcome::Reply(0, r) => list = Some(r),
+                CommandOutcome::Reply(_, r) => uidl = Some(r),
+                CommandOutcome::Progress(..) => {}
             },
         )
         .await?;
@@ -125,7 +125,7 @@ impl Connection {
             )
         });
         self.exchange(&mut cmds, None::<&mut tokio::io::Sink>, None, &mut |o| {
-            if let Outcome::Reply(i, r) = o {
+            if let CommandOutcome::Reply(i, r) = o {
                 each(numbers[i], r.map(|r| r.body.unwrap_or_default()));
             }
         })
@@ -149,11 +149,11 @@ impl Connection {
             Some(w),
             cancel,
             &mut |o| match o {
-                Outcome::Progress(_, bytes) => {
+                CommandOutcome::Progress(_, bytes) => {
                     total = bytes;
                     progress(bytes)
                 }
-                Outcome::Reply(_, r) => result = Some(r),
+                CommandOutcome::Reply(_, r) => result = Some(r),
             },
         )
         .await?;

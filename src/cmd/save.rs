@@ -13,7 +13,8 @@ use crate::mail::summarize;
 use crate::store::{self, Collision, Saved};
 use crate::util::{human_duration, human_size};
 
-pub struct Request {
+/// What `popdoc save` was asked to do (from the command line).
+pub struct SaveJob {
     pub number: Option<u32>,
     pub uidl: Option<String>,
     pub output: Option<PathBuf>,
@@ -24,7 +25,8 @@ pub struct Request {
     pub account_dir: Option<PathBuf>,
 }
 
-pub struct Outcome {
+/// A finished save: the verified file and what the server said of it.
+pub struct SaveOutcome {
     pub saved: Saved,
     pub number: u32,
     pub list_size: u64,
@@ -33,9 +35,9 @@ pub struct Outcome {
 
 pub async fn save(
     account: &Account,
-    req: &Request,
+    req: &SaveJob,
     progress: &mut Progress,
-) -> Result<Outcome, CmdError> {
+) -> Result<SaveOutcome, CmdError> {
     // What the user named is checked before connecting: a mistyped folder
     // or a taken name should not cost a login (or a login delay).
     if let Some(path) = &req.output {
@@ -131,7 +133,7 @@ pub async fn save(
     })?;
     progress.clear();
     let _ = conn.quit().await;
-    Ok(Outcome {
+    Ok(SaveOutcome {
         saved,
         number: entry.number,
         list_size: entry.size,
@@ -139,7 +141,7 @@ pub async fn save(
     })
 }
 
-pub async fn run(account: &Account, req: Request) -> Result<(), CmdError> {
+pub async fn run(account: &Account, req: SaveJob) -> Result<(), CmdError> {
     let mut progress = Progress::new();
     let o = save(account, &req, &mut progress).await?;
     println!(

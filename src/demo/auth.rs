@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use md5::{Digest, Md5};
 
 use super::conn::Input;
-use super::session::{Flow, Session};
+use super::session::{Flow, ServerSession};
 use super::transaction::Txn;
 
 /// SASL responses after `+ ` may be far longer than a command line
@@ -21,13 +21,13 @@ const MAX_SASL_RESPONSE: usize = 16 * 1024;
 const SUPPORTED: [&str; 4] = ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
 
 /// How a SASL exchange step ended.
-enum Step {
+enum AuthStep {
     Data(Vec<u8>),
     /// Already answered (or the client went away): return this.
     Done(Flow),
 }
 
-impl Session {
+impl ServerSession {
     /// RFC 1939 section 4: the AUTHORIZATION state.
     pub(super) async fn authorization(&mut self, verb: &str, rest: &str) -> io::Result<Flow> {
         match verb {
@@ -185,8 +185,8 @@ impl Session {
                 .challenge(if mech == "LOGIN" { b"Username:" } else { b"" })
                 .await?
             {
-                Step::Data(v) => v,
-                Step::Done(flow) => return Ok(flow),
+                AuthStep::Data(v) => v,
+                AuthStep::Done(flow) => return Ok(flow),
             },
         };
         let good = match mech.as_str() {
@@ -198,8 +198,10 @@ impl Session {
                         && (authz.is_empty() || authz == cfg.user.as_bytes()))
             }
             "LOGIN" => match self.challenge(b"Password:").await? {
-                Step::Data(pass) => first == cfg.user.as_bytes() && pass == cfg.password.as_bytes(),
-                Step::Done(flow) => return Ok(flow),
+                AuthStep::Data(pass) => {
+                    first == cfg.user.as_bytes() && pass == cfg.password.as_bytes()
+                }
+                AuthStep::Done(flow) => return Ok(flow),
             },
             "XOAUTH2" => {
                 let fields = kv_fields(&first);
@@ -212,7 +214,7 @@ impl Session {
                 if !ok {
                     // Like Gmail: a JSON error as a challenge, then -ERR.
                     let json = br#"{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
-                    if let Step::Done(flow) = self.challenge(json).await? {
+                    if let AuthStep::Done(flow) = self.challenge(json).await? {
                         return Ok(flow);
                     }
                 }
@@ -232,7 +234,7 @@ impl Session {
                 if !ok {
                     // RFC 7628 section 3.2.2: error JSON, the client answers %x01.
                     let json = br#"{"status":"invalid_token","scope":"pop"}"#;
-                    if let Step::Done(flow) = self.challenge(json).await? {
+                    if let AuthStep::Done(flow) = self.challenge(json).await? {
                         return Ok(flow);
                     }
                 }
@@ -244,21 +246,21 @@ impl Session {
     }
 
     /// Sends `+ base64(payload)` and reads the client's response line.
-    async fn challenge(&mut self, payload: &[u8]) -> io::Result<Step> {
+    async fn challenge(&mut self, payload: &[u8]) -> io::Result<AuthStep> {
         let line = format!("+ {}\r\n", B64.encode(payload));
         self.conn.write(line.as_bytes()).await?;
         self.conn.flush().await?;
         match self.conn.read_line_limited(MAX_SASL_RESPONSE).await {
-            Input::Closed | Input::Idle => Ok(Step::Done(Flow::Close)),
+            Input::Closed | Input::Idle => Ok(AuthStep::Done(Flow::Close)),
             Input::TooLong => {
                 self.shared.record("<line too long>".into());
                 self.err("[AUTH] response too long").await?;
-                Ok(Step::Done(Flow::Continue))
+                Ok(AuthStep::Done(Flow::Continue))
             }
             Input::Line(l) if l == b"*" => {
                 self.shared.record("*".into());
                 self.err("authentication cancelled").await?;
-                Ok(Step::Done(Flow::Continue))
+                Ok(AuthStep::Done(Flow::Continue))
             }
             Input::Line(l) => {
                 self.shared.record(if l.is_empty() {
@@ -267,10 +269,10 @@ impl Session {
                     "***".into()
                 });
                 match B64.decode(&l) {
-                    Ok(v) => Ok(Step::Data(v)),
+                    Ok(v) => Ok(AuthStep::Data(v)),
                     Err(_) => {
                         self.err("invalid base64 in the response").await?;
-                        Ok(Step::Done(Flow::Continue))
+                        Ok(AuthStep::Done(Flow::Continue))
                     }
                 }
             }

@@ -32,7 +32,7 @@ pub(crate) enum Input {
     Idle,
 }
 
-pub(crate) struct Conn {
+pub(crate) struct ServerConn {
     io: Box<dyn Io>,
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
@@ -41,9 +41,9 @@ pub(crate) struct Conn {
     idle: Duration,
 }
 
-impl Conn {
+impl ServerConn {
     pub(crate) fn new(io: Box<dyn Io>, idle: Duration) -> Self {
-        Conn {
+        ServerConn {
             io,
             rbuf: Vec::with_capacity(1024),
             wbuf: Vec::with_capacity(8 * 1024),
@@ -93,7 +93,7 @@ impl Conn {
         memchr::memchr(b'\n', &self.rbuf).is_some()
     }
 
-    /// Queues bytes; they go out at the next [`Conn::flush`] or once enough
+    /// Queues bytes; they go out at the next [`ServerConn::flush`] or once enough
     /// have gathered.
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.wbuf.extend_from_slice(bytes);
@@ -154,7 +154,7 @@ mod tests {
     #[tokio::test]
     async fn lines_are_split_bounded_and_overlong_ones_reported() {
         let (client, server) = tokio::io::duplex(1 << 16);
-        let mut conn = Conn::new(Box::new(server), Duration::from_secs(5));
+        let mut conn = ServerConn::new(Box::new(server), Duration::from_secs(5));
         let mut client = client;
         let long = vec![b'a'; 300];
         let mut input = b"NOOP\r\nstat\n".to_vec();
@@ -178,7 +178,7 @@ mod tests {
     #[tokio::test]
     async fn a_line_of_exactly_255_octets_is_accepted() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
-        let mut conn = Conn::new(Box::new(server), Duration::from_secs(5));
+        let mut conn = ServerConn::new(Box::new(server), Duration::from_secs(5));
         let mut input = vec![b'c'; 253];
         input.extend_from_slice(b"\r\n");
         client.write_all(&input).await.unwrap();
@@ -188,7 +188,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_stops_reading_makes_flush_fail() {
         let (_client, server) = tokio::io::duplex(64);
-        let mut conn = Conn::new(Box::new(server), Duration::from_millis(50));
+        let mut conn = ServerConn::new(Box::new(server), Duration::from_millis(50));
         conn.write(&[b'x'; 1000]).await.unwrap();
         let err = conn.flush().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -197,7 +197,7 @@ mod tests {
     #[tokio::test]
     async fn silence_is_reported_as_idle() {
         let (_client, server) = tokio::io::duplex(64);
-        let mut conn = Conn::new(Box::new(server), Duration::from_millis(20));
+        let mut conn = ServerConn::new(Box::new(server), Duration::from_millis(20));
         assert_eq!(conn.read_line().await, Input::Idle);
     }
 }

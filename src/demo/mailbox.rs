@@ -20,11 +20,11 @@ const MAX_UIDL: usize = 70;
 /// A shared set of messages. Clone it freely: all clones see the same maildrop.
 #[derive(Clone, Debug)]
 pub struct Mailbox {
-    inner: Arc<Mutex<State>>,
+    inner: Arc<Mutex<MailboxState>>,
 }
 
 #[derive(Debug)]
-struct State {
+struct MailboxState {
     messages: Vec<Arc<Message>>,
     locked: bool,
 }
@@ -37,11 +37,11 @@ pub(crate) struct Message {
     pub(crate) uidl: String,
     /// Exact size in octets of the stored bytes (what `LIST` reports).
     pub(crate) size: u64,
-    body: Body,
+    body: StoredBody,
 }
 
 #[derive(Debug)]
-enum Body {
+enum StoredBody {
     File(PathBuf),
     Memory(Arc<[u8]>),
 }
@@ -75,7 +75,7 @@ impl Mailbox {
                     key,
                     uidl,
                     size,
-                    body: Body::File(path),
+                    body: StoredBody::File(path),
                 })
             })
             .collect();
@@ -95,7 +95,7 @@ impl Mailbox {
                     key,
                     uidl: format!("{hex}-{}", key + 1),
                     size: bytes.len() as u64,
-                    body: Body::Memory(bytes.into()),
+                    body: StoredBody::Memory(bytes.into()),
                 })
             })
             .collect();
@@ -104,14 +104,14 @@ impl Mailbox {
 
     fn new(messages: Vec<Arc<Message>>) -> Mailbox {
         Mailbox {
-            inner: Arc::new(Mutex::new(State {
+            inner: Arc::new(Mutex::new(MailboxState {
                 messages,
                 locked: false,
             })),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, MailboxState> {
         // A poisoned lock only means a panic elsewhere; the data is still whole.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -131,8 +131,8 @@ impl Mailbox {
             .messages
             .iter()
             .filter_map(|m| match &m.body {
-                Body::File(p) => Some(p.clone()),
-                Body::Memory(_) => None,
+                StoredBody::File(p) => Some(p.clone()),
+                StoredBody::Memory(_) => None,
             })
             .collect()
     }
@@ -143,8 +143,8 @@ impl Mailbox {
             .messages
             .iter()
             .filter_map(|m| match &m.body {
-                Body::Memory(b) => Some(b.to_vec()),
-                Body::File(_) => None,
+                StoredBody::Memory(b) => Some(b.to_vec()),
+                StoredBody::File(_) => None,
             })
             .collect()
     }
@@ -224,8 +224,8 @@ impl Maildrop {
                 continue;
             };
             let result = match &msg.body {
-                Body::File(path) => tokio::fs::remove_file(path).await,
-                Body::Memory(_) => Ok(()),
+                StoredBody::File(path) => tokio::fs::remove_file(path).await,
+                StoredBody::Memory(_) => Ok(()),
             };
             match result {
                 Ok(()) => {
@@ -254,11 +254,11 @@ impl Maildrop {
             return Ok(());
         };
         let body = match &old.body {
-            Body::File(path) => {
+            StoredBody::File(path) => {
                 tokio::fs::write(path, &bytes).await?;
-                Body::File(path.clone())
+                StoredBody::File(path.clone())
             }
-            Body::Memory(_) => Body::Memory(bytes.clone().into()),
+            StoredBody::Memory(_) => StoredBody::Memory(bytes.clone().into()),
         };
         let new = Arc::new(Message {
             key: old.key,
@@ -295,7 +295,7 @@ impl Maildrop {
                     key: m.key,
                     uidl: m.uidl.clone(),
                     size: UNICODE_PLACEHOLDER.len() as u64,
-                    body: Body::Memory(UNICODE_PLACEHOLDER.into()),
+                    body: StoredBody::Memory(UNICODE_PLACEHOLDER.into()),
                 });
             }
         }
@@ -330,8 +330,8 @@ impl Message {
     /// Opens the stored bytes for reading in chunks.
     pub(crate) async fn open(&self) -> io::Result<BodyReader> {
         Ok(match &self.body {
-            Body::File(path) => BodyReader::File(tokio::fs::File::open(path).await?),
-            Body::Memory(bytes) => BodyReader::Memory(bytes.clone(), 0),
+            StoredBody::File(path) => BodyReader::File(tokio::fs::File::open(path).await?),
+            StoredBody::Memory(bytes) => BodyReader::Memory(bytes.clone(), 0),
         })
     }
 }

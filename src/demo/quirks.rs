@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::config::Faults;
 use super::mailbox::{BodyReader, Message};
-use super::session::Session;
+use super::session::ServerSession;
 
 impl Faults {
     /// Like popa3d: `CAPA` is an unknown command, every status line is a
@@ -100,7 +100,7 @@ async fn read_all(msg: &Message) -> io::Result<Vec<u8>> {
     }
 }
 
-impl Session {
+impl ServerSession {
     /// With [`Faults::mailutils_rewrite`], after `UIDL`: the bytes to send
     /// for message `i` when they differ from the stored ones (read whole:
     /// a test server's habit, not for large mailboxes).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
-use super::conn::{Conn, Input};
+use super::conn::{Input, ServerConn};
 use super::server::Shared;
 use super::transaction::Txn;
 use crate::demo::Faults;
@@ -30,9 +30,9 @@ pub(super) enum Flow {
     Stall,
 }
 
-pub(super) struct Session {
+pub(super) struct ServerSession {
     pub(super) shared: Arc<Shared>,
-    pub(super) conn: Conn,
+    pub(super) conn: ServerConn,
     pub(super) tls_active: bool,
     /// The APOP timestamp of the greeting (RFC 1939 section 7).
     pub(super) timestamp: Option<String>,
@@ -47,9 +47,9 @@ pub(super) struct Session {
 /// Serves one connection until it ends. Errors only end the session.
 pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
     let idle = shared.config.idle_timeout;
-    let mut session = Session {
+    let mut session = ServerSession {
         shared,
-        conn: Conn::new(Box::new(stream), idle),
+        conn: ServerConn::new(Box::new(stream), idle),
         tls_active: false,
         timestamp: None,
         user: None,
@@ -64,7 +64,7 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
     // Dropping the session drops any maildrop lock without deleting anything.
 }
 
-impl Session {
+impl ServerSession {
     async fn serve(&mut self) -> io::Result<()> {
         let cfg = &self.shared.config;
         if let (Some(acceptor), true) = (self.shared.acceptor.clone(), cfg.implicit_tls) {

@@ -10,7 +10,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::mailbox::Maildrop;
-use super::session::{Flow, Session};
+use super::session::{Flow, ServerSession};
 use crate::pop3::stuff::Stuffer;
 
 /// Size of the chunks a message body is read and sent in.
@@ -37,7 +37,7 @@ impl Txn {
     }
 }
 
-impl Session {
+impl ServerSession {
     /// RFC 1939 section 5: the TRANSACTION state.
     pub(super) async fn transaction(&mut self, verb: &str, rest: &str) -> io::Result<Flow> {
         let args: Vec<&str> = rest.split_ascii_whitespace().collect();

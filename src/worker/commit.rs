@@ -3,12 +3,12 @@
 //! without deleting. Only `Request::Commit` ever sends DELE. The accepted
 //! DELE are kept here alone until QUIT or RSET.
 
-use super::run::Worker;
+use super::run::Actor;
 use super::{CommitReport, Event, Failure, Mark};
 use crate::client::error::Error;
 use crate::client::log::Line;
 
-impl Worker {
+impl Actor {
     pub(super) async fn commit(&mut self, marks: Vec<Mark>) {
         let mut accepted = Vec::new();
         let mut refused = Vec::new();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::run::Worker;
+use super::run::Actor;
 use super::{Event, Failure, FailureKind, MsgKey, Request};
 use crate::client::error::Error;
 use crate::mail::{Preview, preview};
@@ -16,7 +16,7 @@ use crate::store::{self, Collision, RetrFailed};
 
 const NOT_CONNECTED: &str = "not connected; press r to reconnect";
 
-impl Worker {
+impl Actor {
     /// The message number `key` has in this session's listing.
     fn current_number(&self, key: &MsgKey) -> Option<u32> {
         key.find(&self.listing).map(|l| l.number)

@@ -29,7 +29,8 @@ use crate::mail::summarize;
 /// How many `TOP n 0` go out per batch before requests are looked at.
 const HEADER_BATCH: usize = 200;
 
-pub(super) struct Worker {
+/// The actor: owns the connection and the channels of one TUI session.
+pub(super) struct Actor {
     pub(super) account: Account,
     secret: SecretString,
     token: bool,
@@ -65,7 +66,7 @@ pub fn spawn(
 ) {
     let (req_tx, req_rx) = mpsc::channel(64);
     let (ev_tx, ev_rx) = mpsc::channel(256);
-    let worker = Worker {
+    let worker = Actor {
         account,
         secret,
         token,
@@ -86,7 +87,7 @@ pub fn spawn(
     (req_tx, ev_rx, handle)
 }
 
-impl Worker {
+impl Actor {
     pub(super) async fn send(&self, e: Event) {
         // The UI drains its channel; if it is gone, there is nobody to tell.
         let _ = self.events.send(e).await;
