@@ -45,7 +45,7 @@ Nothing is ever deleted on the server unless you commit in the interface (c, the
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 
     /// Account name from the config file, or URL of the mailbox:
     /// pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]. Without it:
@@ -70,7 +70,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Open the interface on a built-in demo mailbox (no account, no network)
     Demo(DemoArgs),
     /// Print every message on the server: number, UIDL, size, date, from, subject
@@ -362,12 +362,12 @@ mod tests {
         let c = Cli::try_parse_from(["popdoc", "list", "--json", "pop3s://a@h"]).unwrap();
         assert!(matches!(
             c.command,
-            Some(Command::List(ListArgs { json: true, .. }))
+            Some(CliCommand::List(ListArgs { json: true, .. }))
         ));
         let c = Cli::try_parse_from(["popdoc", "save", "pop3s://a@h", "--uidl", "X1"]).unwrap();
         assert!(matches!(
             c.command,
-            Some(Command::Save(SaveArgs { number: None, .. }))
+            Some(CliCommand::Save(SaveArgs { number: None, .. }))
         ));
         assert!(Cli::try_parse_from(["popdoc", "save", "pop3s://a@h"]).is_err());
         assert!(
@@ -383,16 +383,16 @@ mod tests {
         let c = Cli::try_parse_from(["popdoc", "config", "path", "--config", "/y"]).unwrap();
         assert!(matches!(
             c.command,
-            Some(Command::Config(ConfigCommand::Path))
+            Some(CliCommand::Config(ConfigCommand::Path))
         ));
         assert_eq!(c.config.as_deref(), Some(std::path::Path::new("/y")));
         let c = Cli::try_parse_from(["popdoc", "password", "set", "work"]).unwrap();
         assert!(
-            matches!(c.command, Some(Command::Password(PasswordCommand::Set { account })) if account == "work")
+            matches!(c.command, Some(CliCommand::Password(PasswordCommand::Set { account })) if account == "work")
         );
         assert!(Cli::try_parse_from(["popdoc", "password", "delete"]).is_err());
         let c = Cli::try_parse_from(["popdoc", "list", "work", "--timeout", "5"]).unwrap();
-        let Some(Command::List(l)) = c.command else {
+        let Some(CliCommand::List(l)) = c.command else {
             panic!()
         };
         assert_eq!((l.target.as_str(), l.conn.timeout), ("work", Some(5)));

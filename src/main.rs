@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popdoc::cli::{Cli, Command, ConfigCommand, ConnArgs, PasswordCommand};
+use popdoc::cli::{Cli, CliCommand, ConfigCommand, ConnArgs, PasswordCommand};
 use popdoc::cmd;
 use popdoc::config::Resolved;
 
@@ -51,20 +51,20 @@ fn main() -> ExitCode {
     };
     let config = cli.config.clone();
     let config = config.as_deref();
-    if let Some(Command::Check(args)) = &cli.command {
+    if let Some(CliCommand::Check(args)) = &cli.command {
         let resolve = |target: &str, conn: &ConnArgs| one_account(target, conn, config);
         let code = runtime.block_on(popdoc::check::run(args, &resolve));
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
-            Some(Command::List(args)) => {
+            Some(CliCommand::List(args)) => {
                 let account = one_account(&args.target, &args.conn, config)?;
                 cmd::list::run(&account, args.json)
                     .await
                     .map_err(|e| e.to_string())
             }
-            Some(Command::Save(args)) => {
+            Some(CliCommand::Save(args)) => {
                 let account = one_account(&args.target, &args.conn, config)?;
                 let req = cmd::save::SaveJob {
                     number: args.number,
@@ -77,19 +77,19 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| e.to_string())
             }
-            Some(Command::Check(_)) => unreachable!("handled above"),
-            Some(Command::Config(ConfigCommand::Path)) => cmd::config::path(config),
-            Some(Command::Password(PasswordCommand::Set { account })) => {
+            Some(CliCommand::Check(_)) => unreachable!("handled above"),
+            Some(CliCommand::Config(ConfigCommand::Path)) => cmd::config::path(config),
+            Some(CliCommand::Password(PasswordCommand::Set { account })) => {
                 cmd::password::set(config, &account)
             }
-            Some(Command::Password(PasswordCommand::Delete { account })) => {
+            Some(CliCommand::Password(PasswordCommand::Delete { account })) => {
                 cmd::password::delete(config, &account)
             }
-            Some(Command::Completions { shell }) => {
+            Some(CliCommand::Completions { shell }) => {
                 cmd::docs::print(|out| cmd::docs::completions(shell, out))
             }
-            Some(Command::Man) => cmd::docs::print(cmd::docs::man),
-            Some(Command::Demo(args)) => {
+            Some(CliCommand::Man) => cmd::docs::print(cmd::docs::man),
+            Some(CliCommand::Demo(args)) => {
                 cmd::demo::run(cmd::demo::DemoOptions {
                     slow: args.slow,
                     serve: args.serve,

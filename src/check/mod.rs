@@ -86,7 +86,7 @@ pub async fn run(args: &CheckArgs, resolve: &Resolve<'_>) -> i32 {
             Ok(a) => a,
             Err(e) => return usage(e),
         };
-        let opts = pop::Options {
+        let opts = pop::CheckOptions {
             retr: args.retr,
             repeat: args.repeat,
         };

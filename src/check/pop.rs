@@ -27,7 +27,7 @@ use crate::report::{LoginInfo, Problem, Protocol, Report, Severity, Source, Step
 
 /// What to do besides the standard steps.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct CheckOptions {
     /// RETR this message into a scratch file.
     pub retr: Option<u32>,
     /// Run the whole check this many times (at least 1).
@@ -42,7 +42,7 @@ struct Run {
 }
 
 /// Runs the check against `account`.
-pub async fn check(account: &Account, opts: &Options) -> Diagnosis {
+pub async fn check(account: &Account, opts: &CheckOptions) -> Diagnosis {
     let started = crate::util::rfc3339(crate::report::cert::now()).unwrap_or_default();
     let mut report = Report::new(Protocol::Pop3, Source::Check, &account.label, started);
     report.runs_requested = opts.repeat.max(1);
@@ -115,7 +115,7 @@ fn record_failure(report: &mut Report, step: Step, e: &Error, run: u32) {
 async fn one_run(
     account: &Account,
     creds: &Credentials,
-    opts: &Options,
+    opts: &CheckOptions,
     run: u32,
     report: &mut Report,
     clock: &Clock,
@@ -204,7 +204,7 @@ async fn session(
     conn: &mut Connection,
     account: &Account,
     creds: &Credentials,
-    opts: &Options,
+    opts: &CheckOptions,
     run: u32,
     report: &mut Report,
     retr: &mut Option<RetrSample>,

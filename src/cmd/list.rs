@@ -15,7 +15,7 @@ use crate::mail::{Summary, summarize};
 use crate::util::fit;
 
 #[derive(Debug, Serialize)]
-pub struct Entry {
+pub struct ListEntry {
     pub number: u32,
     pub uidl: Option<String>,
     pub size: u64,
@@ -32,15 +32,15 @@ pub struct Entry {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct ListReport {
     pub server: String,
     pub count: usize,
     pub total_size: u64,
-    pub messages: Vec<Entry>,
+    pub messages: Vec<ListEntry>,
 }
 
 /// Connects, lists, and returns the report (the caller prints it).
-pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Report, CmdError> {
+pub async fn collect(account: &Account, progress: &mut Progress) -> Result<ListReport, CmdError> {
     let mut conn = super::connect(account, progress).await?;
     progress.show("listing…", true);
     let listing = conn.listing().await?;
@@ -58,7 +58,7 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Repor
     .await?;
     let _ = conn.quit().await;
     progress.clear();
-    let messages: Vec<Entry> = listing
+    let messages: Vec<ListEntry> = listing
         .into_iter()
         .zip(headers)
         .map(|(l, h)| {
@@ -67,7 +67,7 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Repor
                 Some(Err(e)) => (Summary::default(), Some(e)),
                 None => (Summary::default(), Some("no reply".into())),
             };
-            Entry {
+            ListEntry {
                 number: l.number,
                 uidl: l.uidl,
                 size: l.size,
@@ -81,7 +81,7 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<Repor
             }
         })
         .collect();
-    Ok(Report {
+    Ok(ListReport {
         server: account.server_label(),
         count: messages.len(),
         total_size: messages.iter().map(|m| m.size).sum(),
@@ -121,7 +121,7 @@ const FROM_W: usize = 24;
 /// The table. A UIDL is never cut: it is what `save --uidl` takes. With a
 /// terminal `width`, From and Subject are cut to fit; without one (piped),
 /// every value is whole.
-fn write_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::io::Result<()> {
+fn write_table(out: &mut impl Write, r: &ListReport, width: Option<usize>) -> std::io::Result<()> {
     let uidl_w = r
         .messages
         .iter()
@@ -181,12 +181,12 @@ fn write_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::i
 mod tests {
     use super::*;
 
-    fn report(uidl: &str, from: &str, subject: &str) -> Report {
-        Report {
+    fn report(uidl: &str, from: &str, subject: &str) -> ListReport {
+        ListReport {
             server: "h".into(),
             count: 1,
             total_size: 10,
-            messages: vec![Entry {
+            messages: vec![ListEntry {
                 number: 1,
                 uidl: Some(uidl.into()),
                 size: 10,
@@ -201,7 +201,7 @@ mod tests {
         }
     }
 
-    fn table(r: &Report, width: Option<usize>) -> String {
+    fn table(r: &ListReport, width: Option<usize>) -> String {
         let mut out = Vec::new();
         write_table(&mut out, r, width).unwrap();
         String::from_utf8(out).unwrap()

@@ -66,13 +66,13 @@ const SECRET_KEYS: &[&str] = &[
 
 /// A problem at a place in the file: byte range and sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub struct ConfigProblem {
     pub span: Range<usize>,
     pub message: String,
 }
 
-pub(super) fn problem(span: Range<usize>, message: impl Into<String>) -> Problem {
-    Problem {
+pub(super) fn problem(span: Range<usize>, message: impl Into<String>) -> ConfigProblem {
+    ConfigProblem {
         span,
         message: message.into(),
     }
@@ -106,7 +106,7 @@ pub fn read(
     base: &Path,
     home: Option<&Path>,
     fallback: Fallback<'_>,
-) -> Result<Document, Problem> {
+) -> Result<Document, ConfigProblem> {
     let mut default = None;
     let mut accounts = Vec::new();
     for (key, value) in in_file_order(root) {
@@ -237,7 +237,7 @@ fn read_account(
     base: &Path,
     home: Option<&Path>,
     fallback: Fallback<'_>,
-) -> Result<AccountEntry, Problem> {
+) -> Result<AccountEntry, ConfigProblem> {
     let account_name = name.get_ref().to_string();
     let section = format!("[accounts.{}]", show_name(&account_name));
     check_name(&account_name).map_err(|m| problem(name.span(), m))?;
@@ -393,7 +393,7 @@ fn read_account(
     })
 }
 
-fn conflict(raw: &Raw, text: &str, second: &str, first: &str, why: &str) -> Problem {
+fn conflict(raw: &Raw, text: &str, second: &str, first: &str, why: &str) -> ConfigProblem {
     let first_line = line_of(text, raw.at(first).unwrap_or_default().start);
     problem(
         raw.at(second).unwrap_or_default(),
@@ -417,7 +417,7 @@ fn read_key(
     value: &Spanned<DeValue<'_>>,
     base: &Path,
     home: Option<&Path>,
-) -> Result<(), Problem> {
+) -> Result<(), ConfigProblem> {
     match key {
         "host" => {
             let h = string(key, value)?;

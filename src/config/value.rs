@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::schema::{Problem, problem};
+use super::schema::{ConfigProblem, problem};
 
-pub(super) fn string<'v>(key: &str, value: &'v Spanned<DeValue<'_>>) -> Result<&'v str, Problem> {
+pub(super) fn string<'v>(
+    key: &str,
+    value: &'v Spanned<DeValue<'_>>,
+) -> Result<&'v str, ConfigProblem> {
     match value.get_ref() {
         DeValue::String(s) => Ok(s.as_ref()),
         other => Err(problem(
@@ -25,7 +28,7 @@ pub(super) fn string<'v>(key: &str, value: &'v Spanned<DeValue<'_>>) -> Result<&
     }
 }
 
-pub(super) fn command(key: &str, value: &Spanned<DeValue<'_>>) -> Result<String, Problem> {
+pub(super) fn command(key: &str, value: &Spanned<DeValue<'_>>) -> Result<String, ConfigProblem> {
     let c = string(key, value)?;
     if c.trim().is_empty() {
         return Err(problem(
@@ -36,7 +39,7 @@ pub(super) fn command(key: &str, value: &Spanned<DeValue<'_>>) -> Result<String,
     Ok(c.to_string())
 }
 
-pub(super) fn boolean(key: &str, value: &Spanned<DeValue<'_>>) -> Result<bool, Problem> {
+pub(super) fn boolean(key: &str, value: &Spanned<DeValue<'_>>) -> Result<bool, ConfigProblem> {
     match value.get_ref() {
         DeValue::Boolean(b) => Ok(*b),
         other => Err(problem(
@@ -55,7 +58,7 @@ pub(super) fn number(
     lo: u64,
     hi: u64,
     unit: &str,
-) -> Result<u64, Problem> {
+) -> Result<u64, ConfigProblem> {
     let n = match value.get_ref() {
         DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
         _ => None,
@@ -78,7 +81,7 @@ pub(super) fn choice(
     key: &str,
     value: &Spanned<DeValue<'_>>,
     allowed: &[&'static str],
-) -> Result<&'static str, Problem> {
+) -> Result<&'static str, ConfigProblem> {
     let list = allowed
         .iter()
         .map(|a| format!("\"{a}\""))
@@ -106,7 +109,7 @@ pub(super) fn path(
     value: &Spanned<DeValue<'_>>,
     base: &Path,
     home: Option<&Path>,
-) -> Result<PathBuf, Problem> {
+) -> Result<PathBuf, ConfigProblem> {
     let s = string(key, value)?;
     if s.is_empty() {
         return Err(problem(

@@ -221,7 +221,7 @@ pub struct ServerInfo {
     pub pipelining: bool,
     pub sasl_mechanisms: Vec<String>,
     pub login_delay: Option<LoginDelay>,
-    pub expire: Option<Expire>,
+    pub expire: Option<ExpireInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -232,7 +232,7 @@ pub struct LoginDelay {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Expire {
+pub struct ExpireInfo {
     /// None means NEVER.
     pub days: Option<u32>,
     pub per_user: bool,

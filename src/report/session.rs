@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::model::{
-    ConnectionInfo, Expire, LoginDelay, LoginInfo, MailboxInfo, MessageInfo, Problem, Protocol,
+    ConnectionInfo, ExpireInfo, LoginDelay, LoginInfo, MailboxInfo, MessageInfo, Problem, Protocol,
     Report, Severity, Source, Step,
 };
 use super::stats::Samples;
@@ -160,7 +160,7 @@ pub(crate) fn describe_server(conn: &Connection, report: &mut Report) {
     });
     s.expire = now.and_then(|c| {
         let (e, per_user) = c.expire.as_ref()?;
-        Some(Expire {
+        Some(ExpireInfo {
             days: match e {
                 CapaExpire::Never => None,
                 CapaExpire::Days(d) => Some(*d),

@@ -46,7 +46,7 @@ fn docs_name_every_field() {
         per_user: false,
         words: "w".into(),
     });
-    r.server.expire = Some(Expire {
+    r.server.expire = Some(ExpireInfo {
         days: None,
         per_user: false,
         words: "w".into(),
