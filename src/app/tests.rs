@@ -93,16 +93,16 @@ fn moving_stays_in_bounds_and_scrolls() {
     let rows = a.list_rows();
     assert_eq!(selected(&a), 4 + rows as u32);
     assert!(
-        a.offset > 0 && a.selected < a.offset + rows,
+        a.list.offset > 0 && a.list.selected < a.list.offset + rows,
         "the selection is on screen"
     );
     send(&mut a, [key('G')]);
     assert_eq!(selected(&a), 100);
-    assert_eq!(a.offset, 100 - rows);
+    assert_eq!(a.list.offset, 100 - rows);
     send(&mut a, [code(KeyCode::PageDown), key('j')]);
     assert_eq!(selected(&a), 100);
     send(&mut a, [key('g')]);
-    assert_eq!((selected(&a), a.offset), (1, 0));
+    assert_eq!((selected(&a), a.list.offset), (1, 0));
     send(&mut a, [Msg::Scroll(3)]);
     assert_eq!(selected(&a), 4);
 }
@@ -111,20 +111,26 @@ fn moving_stays_in_bounds_and_scrolls() {
 fn largest_sort_and_reverse_keep_the_selection() {
     let mut a = app(50);
     send(&mut a, [key('L')]);
-    let largest = a.rows.iter().max_by_key(|r| r.size).unwrap().number;
+    let largest = a.list.rows.iter().max_by_key(|r| r.size).unwrap().number;
     assert_eq!(selected(&a), largest);
     send(&mut a, [key('o')]);
-    assert_eq!(a.sort, SortKey::Size);
+    assert_eq!(a.list.sort, SortKey::Size);
     assert_eq!(selected(&a), largest, "still on the same message");
-    assert_eq!(a.view.last().map(|&i| a.rows[i].number), Some(largest));
-    let sizes: Vec<u64> = a.view.iter().map(|&i| a.rows[i].size).collect();
+    assert_eq!(
+        a.list.view.last().map(|&i| a.list.rows[i].number),
+        Some(largest)
+    );
+    let sizes: Vec<u64> = a.list.view.iter().map(|&i| a.list.rows[i].size).collect();
     assert!(sizes.windows(2).all(|w| w[0] <= w[1]));
     send(&mut a, [key('O')]);
-    assert!(a.reverse);
-    assert_eq!(a.view.first().map(|&i| a.rows[i].number), Some(largest));
+    assert!(a.list.reverse);
+    assert_eq!(
+        a.list.view.first().map(|&i| a.list.rows[i].number),
+        Some(largest)
+    );
     send(&mut a, [key('o'), key('o'), key('o'), key('o')]);
-    assert_eq!(a.sort, SortKey::Number);
-    assert!(a.status.as_ref().unwrap().1.contains("number"));
+    assert_eq!(a.list.sort, SortKey::Number);
+    assert!(a.screen.status.as_ref().unwrap().1.contains("number"));
 }
 
 #[test]
@@ -148,66 +154,73 @@ fn sorting_puts_missing_headers_last() {
     for _ in 0..2 {
         send(&mut a, [key('o')]);
     }
-    assert_eq!(a.sort, SortKey::Date);
-    let order: Vec<u32> = a.view.iter().map(|&i| a.rows[i].number).collect();
+    assert_eq!(a.list.sort, SortKey::Date);
+    let order: Vec<u32> = a.list.view.iter().map(|&i| a.list.rows[i].number).collect();
     assert_eq!(order[0], 2);
-    assert_eq!(a.headers_done, 2, "a failed header block counts as done");
+    assert_eq!(
+        a.list.headers_done, 2,
+        "a failed header block counts as done"
+    );
 }
 
 #[test]
 fn filter_narrows_live_and_escape_clears() {
     let mut a = app(30);
     send(&mut a, [key('/'), key('0'), key('1')]);
-    assert!(a.filter_editing);
-    let shown: Vec<u32> = a.view.iter().map(|&i| a.rows[i].number).collect();
+    assert!(a.list.filter_editing);
+    let shown: Vec<u32> = a.list.view.iter().map(|&i| a.list.rows[i].number).collect();
     assert_eq!(
         shown,
         [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
         "Subject 001, 010-019"
     );
     send(&mut a, [key('5')]);
-    assert_eq!(a.view.len(), 1);
+    assert_eq!(a.list.view.len(), 1);
     send(&mut a, [code(KeyCode::Backspace), code(KeyCode::Enter)]);
-    assert!(!a.filter_editing);
-    assert_eq!(a.filter, "01");
-    assert_eq!(a.view.len(), 11);
+    assert!(!a.list.filter_editing);
+    assert_eq!(a.list.filter, "01");
+    assert_eq!(a.list.view.len(), 11);
     // d and D act on what is shown.
     send(&mut a, [key('D')]);
-    assert_eq!(a.marks.len(), 11);
+    assert_eq!(a.marks.delete.len(), 11);
     send(&mut a, [code(KeyCode::Esc)]);
-    assert!(a.filter.is_empty());
-    assert_eq!(a.view.len(), 30);
-    assert_eq!(a.marks.len(), 11, "clearing the filter keeps the marks");
+    assert!(a.list.filter.is_empty());
+    assert_eq!(a.list.view.len(), 30);
+    assert_eq!(
+        a.marks.delete.len(),
+        11,
+        "clearing the filter keeps the marks"
+    );
     send(&mut a, [key('/'), key('x'), key('y'), code(KeyCode::Esc)]);
-    assert_eq!(a.view.len(), 30);
+    assert_eq!(a.list.view.len(), 30);
 }
 
 #[test]
 fn marks_toggle_move_and_unmark_all_resets() {
     let mut a = app(10);
     send(&mut a, [key('d')]);
-    assert!(a.marks.contains("uid1"));
+    assert!(a.marks.delete.contains("uid1"));
     assert_eq!(selected(&a), 2, "d moves to the next message");
     send(&mut a, [key('k'), key('d')]);
-    assert!(a.marks.is_empty(), "d again unmarks");
+    assert!(a.marks.delete.is_empty(), "d again unmarks");
     send(&mut a, [key('d'), key('d'), key('k'), key('u')]);
     assert_eq!(
-        a.marks.iter().collect::<Vec<_>>(),
+        a.marks.delete.iter().collect::<Vec<_>>(),
         ["uid2"],
         "u unmarked uid3"
     );
     let fx = send(&mut a, [key('U')]);
-    assert!(a.marks.is_empty());
+    assert!(a.marks.delete.is_empty());
     assert!(matches!(requests(&fx)[..], [Request::Reset]));
     send(&mut a, [key('D')]);
-    assert_eq!(a.marks.len(), 10);
+    assert_eq!(a.marks.delete.len(), 10);
     assert_eq!(a.marked_size(), a.total_size());
     send(&mut a, [key('D')]);
-    assert!(a.marks.is_empty(), "D on an all-marked view unmarks");
+    assert!(a.marks.delete.is_empty(), "D on an all-marked view unmarks");
 }
 
 fn saved(a: &mut App, size: u64) -> Vec<Effect> {
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     update(
         a,
         Msg::Worker(Event::Saved {
@@ -243,10 +256,10 @@ fn save_then_mark_marks_only_a_verified_complete_save() {
         }
         ref other => panic!("{other:?}"),
     }
-    assert!(a.marks.is_empty(), "not marked while saving");
+    assert!(a.marks.delete.is_empty(), "not marked while saving");
     let fx = send(&mut a, [key('s')]);
     assert!(requests(&fx).is_empty(), "one save at a time");
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     update(
         &mut a,
         Msg::Worker(Event::SaveProgress {
@@ -255,22 +268,29 @@ fn save_then_mark_marks_only_a_verified_complete_save() {
             elapsed: Duration::from_millis(5),
         }),
     );
-    assert_eq!(a.save.as_ref().unwrap().bytes, 10);
+    assert_eq!(a.screen.save.as_ref().unwrap().bytes, 10);
     saved(&mut a, size);
-    assert!(a.save.is_none());
-    assert!(a.marks.contains("uid1") && a.saved.contains("uid1"));
-    assert!(a.status.as_ref().unwrap().1.contains("marked for deletion"));
+    assert!(a.screen.save.is_none());
+    assert!(a.marks.delete.contains("uid1") && a.marks.saved.contains("uid1"));
+    assert!(
+        a.screen
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("marked for deletion")
+    );
 
     // A size that differs from LIST: saved, but not marked.
     send(&mut a, [key('j'), key('S')]);
     saved(&mut a, size + 1);
-    assert!(a.saved.contains("uid2"));
-    assert!(!a.marks.contains("uid2"));
-    assert_eq!(a.status.as_ref().unwrap().0, StatusKind::Error);
+    assert!(a.marks.saved.contains("uid2"));
+    assert!(!a.marks.delete.contains("uid2"));
+    assert_eq!(a.screen.status.as_ref().unwrap().0, StatusKind::Error);
 
     // A failed save marks nothing.
     send(&mut a, [key('j'), key('S')]);
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     update(
         &mut a,
         Msg::Worker(Event::Saved {
@@ -280,19 +300,19 @@ fn save_then_mark_marks_only_a_verified_complete_save() {
             cancelled: false,
         }),
     );
-    assert!(!a.marks.contains("uid3") && !a.saved.contains("uid3"));
+    assert!(!a.marks.delete.contains("uid3") && !a.marks.saved.contains("uid3"));
 }
 
 #[test]
 fn escape_cancels_a_save_and_the_app_waits_for_the_reconnect() {
     let mut a = app(5);
     send(&mut a, [key('s')]);
-    let token = a.save.as_ref().unwrap().cancel.clone();
+    let token = a.screen.save.as_ref().unwrap().cancel.clone();
     let fx = send(&mut a, [code(KeyCode::Esc)]);
     assert!(matches!(&fx[..], [Effect::Cancel(t)] if t.is_cancelled() == token.is_cancelled()));
     let fx = send(&mut a, [code(KeyCode::Esc)]);
     assert!(fx.is_empty(), "a second Esc does not cancel twice");
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     update(
         &mut a,
         Msg::Worker(Event::Saved {
@@ -304,10 +324,11 @@ fn escape_cancels_a_save_and_the_app_waits_for_the_reconnect() {
     );
     // The worker says it reconnects; the app does not guess it.
     update(&mut a, Msg::Worker(Event::Connecting));
-    assert!(a.save.is_none());
-    assert!(matches!(a.conn, Conn::Connecting { .. }));
+    assert!(a.screen.save.is_none());
+    assert!(matches!(a.link, Link::Connecting { .. }));
     assert!(
-        a.status
+        a.screen
+            .status
             .as_ref()
             .unwrap()
             .1
@@ -319,17 +340,24 @@ fn escape_cancels_a_save_and_the_app_waits_for_the_reconnect() {
 fn commit_asks_then_sends_dele_for_the_marks() {
     let mut a = app(10);
     send(&mut a, [key('c')]);
-    assert!(a.dialog.is_none());
-    assert!(a.status.as_ref().unwrap().1.contains("nothing is marked"));
+    assert!(a.screen.dialog.is_none());
+    assert!(
+        a.screen
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("nothing is marked")
+    );
     send(&mut a, [key('G'), key('d'), key('g'), key('d'), key('c')]);
-    assert_eq!(a.dialog, Some(Dialog::Commit));
+    assert_eq!(a.screen.dialog, Some(Dialog::Commit));
     let fx = send(&mut a, [key('j')]);
     assert!(
         fx.is_empty() && selected(&a) == 2,
         "keys go to the dialog, not the list"
     );
     let fx = send(&mut a, [key('n')]);
-    assert!(fx.is_empty() && a.dialog.is_none());
+    assert!(fx.is_empty() && a.screen.dialog.is_none());
     let fx = send(&mut a, [key('c'), key('y')]);
     match requests(&fx)[..] {
         [Request::Commit(marks)] => assert_eq!(
@@ -347,7 +375,7 @@ fn commit_asks_then_sends_dele_for_the_marks() {
         ),
         ref other => panic!("{other:?}"),
     }
-    assert_eq!(a.dialog, Some(Dialog::Committing));
+    assert_eq!(a.screen.dialog, Some(Dialog::Committing));
     update(
         &mut a,
         Msg::Worker(Event::Committed(CommitReport {
@@ -365,15 +393,29 @@ fn commit_asks_then_sends_dele_for_the_marks() {
             quit: "+OK bye".into(),
         })),
     );
-    assert!(a.marks.is_empty() && a.dialog.is_none());
-    assert!(a.status.as_ref().unwrap().1.contains("deleted 2 messages"));
+    assert!(a.marks.delete.is_empty() && a.screen.dialog.is_none());
+    assert!(
+        a.screen
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("deleted 2 messages")
+    );
     // The worker reconnects: the new listing must not hide the result.
     update(
         &mut a,
         Msg::Worker(Event::Connected(SessionInfo::default())),
     );
     update(&mut a, Msg::Worker(Event::Listing(listing(8))));
-    assert!(a.status.as_ref().unwrap().1.contains("deleted 2 messages"));
+    assert!(
+        a.screen
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("deleted 2 messages")
+    );
 }
 
 #[test]
@@ -399,10 +441,13 @@ fn a_refused_dele_asks_again() {
             gone: vec![],
         }),
     );
-    assert!(matches!(a.dialog, Some(Dialog::CommitRefused { .. })));
+    assert!(matches!(
+        a.screen.dialog,
+        Some(Dialog::CommitRefused { .. })
+    ));
     let fx = send(&mut a, [key('n')]);
     assert!(matches!(requests(&fx)[..], [Request::Reset]));
-    assert_eq!(a.marks.len(), 2, "marks are kept");
+    assert_eq!(a.marks.delete.len(), 2, "marks are kept");
     send(&mut a, [key('c'), key('y')]);
     update(
         &mut a,
@@ -422,16 +467,16 @@ fn quit_with_marks_asks_and_leaving_deletes_nothing() {
     send(&mut a, [key('d')]);
     let fx = send(&mut a, [key('q')]);
     assert!(fx.is_empty());
-    assert_eq!(a.dialog, Some(Dialog::Quit));
+    assert_eq!(a.screen.dialog, Some(Dialog::Quit));
     send(&mut a, [code(KeyCode::Esc)]);
-    assert!(a.dialog.is_none() && !a.quitting);
+    assert!(a.screen.dialog.is_none() && !a.lifecycle.quitting);
     let fx = send(&mut a, [key('q'), key('l')]);
     assert!(matches!(requests(&fx)[..], [Request::Shutdown]));
     assert!(
         !fx.iter()
             .any(|e| matches!(e, Effect::Pop(Request::Commit(_))))
     );
-    assert!(a.quitting);
+    assert!(a.lifecycle.quitting);
     let fx = send(&mut a, [Msg::Worker(Event::Ended)]);
     assert!(matches!(fx[..], [Effect::Quit]));
 }
@@ -441,7 +486,7 @@ fn quit_with_commit_commits_then_leaves() {
     let mut a = app(3);
     send(&mut a, [key('d'), key('q'), key('c')]);
     assert_eq!(
-        a.dialog,
+        a.screen.dialog,
         Some(Dialog::Commit),
         "the commit dialog shows what will go"
     );
@@ -459,7 +504,7 @@ fn quit_with_commit_commits_then_leaves() {
         }))],
     );
     assert!(matches!(requests(&fx)[..], [Request::Shutdown]));
-    assert!(a.quitting);
+    assert!(a.lifecycle.quitting);
 }
 
 #[test]
@@ -492,7 +537,7 @@ fn a_preview_for_a_row_left_behind_is_dropped() {
         }),
     );
     assert_eq!(
-        a.preview.as_ref().unwrap().content,
+        a.screen.preview.as_ref().unwrap().content,
         PreviewContent::Loading,
         "stale reply dropped"
     );
@@ -505,13 +550,13 @@ fn a_preview_for_a_row_left_behind_is_dropped() {
         }),
     );
     assert!(matches!(
-        a.preview.as_ref().unwrap().content,
+        a.screen.preview.as_ref().unwrap().content,
         PreviewContent::Ready(_)
     ));
     send(&mut a, [key('H')]);
-    assert!(a.preview.as_ref().unwrap().raw);
+    assert!(a.screen.preview.as_ref().unwrap().raw);
     send(&mut a, [key('h')]);
-    assert!(a.preview.is_none());
+    assert!(a.screen.preview.is_none());
     update(
         &mut a,
         Msg::Worker(Event::Preview {
@@ -520,7 +565,10 @@ fn a_preview_for_a_row_left_behind_is_dropped() {
             result: Err(Failure::new(FailureKind::Timeout, "late")),
         }),
     );
-    assert!(a.preview.is_none(), "a reply after closing opens nothing");
+    assert!(
+        a.screen.preview.is_none(),
+        "a reply after closing opens nothing"
+    );
 }
 
 #[test]
@@ -544,7 +592,7 @@ fn visible_rows_get_their_headers_first() {
         [Request::Prioritize(n)] => assert_eq!(n.last(), Some(&500)),
         ref other => panic!("{other:?}"),
     }
-    assert_eq!(a.headers_done, 0);
+    assert_eq!(a.list.headers_done, 0);
 }
 
 #[test]
@@ -557,12 +605,16 @@ fn a_new_listing_keeps_headers_and_drops_marks_of_vanished_messages() {
         x.number = i as u32 + 1;
     }
     update(&mut a, Msg::Worker(Event::Listing(l)));
-    assert_eq!(a.rows.len(), 4);
-    assert_eq!(a.marks.iter().collect::<Vec<_>>(), ["uid1", "uid3"]);
-    assert_eq!(a.headers_done, 4, "known headers are reused");
-    assert_eq!(a.rows[1].summary.as_ref().unwrap().subject, "Subject 003");
+    assert_eq!(a.list.rows.len(), 4);
+    assert_eq!(a.marks.delete.iter().collect::<Vec<_>>(), ["uid1", "uid3"]);
+    assert_eq!(a.list.headers_done, 4, "known headers are reused");
+    assert_eq!(
+        a.list.rows[1].summary.as_ref().unwrap().subject,
+        "Subject 003"
+    );
     assert!(
-        a.status
+        a.screen
+            .status
             .as_ref()
             .unwrap()
             .1
@@ -583,12 +635,12 @@ fn transcript_overlay_scrolls_and_writes() {
         .collect();
     update(&mut a, Msg::Worker(Event::Transcript(lines)));
     send(&mut a, [key('t')]);
-    assert!(matches!(a.overlay, Some(Overlay::Transcript { .. })));
+    assert!(matches!(a.screen.overlay, Some(Overlay::Transcript { .. })));
     send(&mut a, [key('g'), key('j')]);
-    assert_eq!(a.overlay, Some(Overlay::Transcript { scroll: 1 }));
+    assert_eq!(a.screen.overlay, Some(Overlay::Transcript { scroll: 1 }));
     send(&mut a, [key('G'), key('k')]);
     assert_eq!(
-        a.overlay,
+        a.screen.overlay,
         Some(Overlay::Transcript {
             scroll: 100 - 22 - 1
         }),
@@ -604,18 +656,18 @@ fn transcript_overlay_scrolls_and_writes() {
         other => panic!("{other:?}"),
     }
     send(&mut a, [code(KeyCode::Esc)]);
-    assert!(a.overlay.is_none());
+    assert!(a.screen.overlay.is_none());
     send(&mut a, [key('?')]);
-    assert_eq!(a.overlay, Some(Overlay::Help { scroll: 0 }));
+    assert_eq!(a.screen.overlay, Some(Overlay::Help { scroll: 0 }));
     send(&mut a, [key('j')]);
     assert_eq!(
-        a.overlay,
+        a.screen.overlay,
         Some(Overlay::Help { scroll: 1 }),
         "the help scrolls on a short screen"
     );
     send(&mut a, [key('q')]);
     assert!(
-        a.overlay.is_none() && !a.quitting,
+        a.screen.overlay.is_none() && !a.lifecycle.quitting,
         "q closes the help, it does not quit"
     );
 }
@@ -630,10 +682,10 @@ fn connection_failures_and_retry() {
             "login failed: -ERR [AUTH] no",
         ))),
     );
-    assert!(matches!(a.conn, Conn::Failed(_)));
+    assert!(matches!(a.link, Link::Failed(_)));
     let fx = send(&mut a, [key('r')]);
     assert!(matches!(requests(&fx)[..], [Request::Connect]));
-    assert!(matches!(a.conn, Conn::Connecting { .. }));
+    assert!(matches!(a.link, Link::Connecting { .. }));
     let fx = send(&mut a, [key('q')]);
     assert!(
         matches!(requests(&fx)[..], [Request::Shutdown]),
@@ -658,7 +710,7 @@ fn gmail_users_are_told_about_its_pop_behaviour() {
             Msg::Worker(Event::Listing(listing(3))),
         ],
     );
-    let text = &a.status.as_ref().unwrap().1;
+    let text = &a.screen.status.as_ref().unwrap().1;
     assert!(
         text.contains("RETR (save) followed by QUIT can mark messages as downloaded"),
         "{text}"
@@ -668,7 +720,7 @@ fn gmail_users_are_told_about_its_pop_behaviour() {
         "{text}"
     );
     let mut b = app(3);
-    assert!(!b.status.as_ref().unwrap().1.contains("Gmail"));
+    assert!(!b.screen.status.as_ref().unwrap().1.contains("Gmail"));
     send(&mut b, [key('j')]);
 }
 
@@ -692,7 +744,7 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
         ],
     );
     assert!(fx.is_empty(), "typing does nothing else");
-    match &a.dialog {
+    match &a.screen.dialog {
         Some(Dialog::Password { input, .. }) => {
             assert_eq!(input.len(), 3);
             assert_eq!(format!("{input:?}"), "PasswordInput(***)");
@@ -711,7 +763,7 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(a.dialog.is_none());
+    assert!(a.screen.dialog.is_none());
     update(
         &mut a,
         Msg::Worker(Event::Failed(Failure::new(
@@ -720,10 +772,10 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
         ))),
     );
     assert!(
-        matches!(&a.dialog, Some(Dialog::Password { message: Some(m), .. }) if m.contains("[AUTH]"))
+        matches!(&a.screen.dialog, Some(Dialog::Password { message: Some(m), .. }) if m.contains("[AUTH]"))
     );
     // Other failures do not ask for the password again.
-    a.dialog = None;
+    a.screen.dialog = None;
     update(
         &mut a,
         Msg::Worker(Event::Failed(Failure::new(
@@ -731,7 +783,7 @@ fn the_password_is_typed_masked_and_asked_again_when_refused() {
             "could not connect",
         ))),
     );
-    assert!(a.dialog.is_none());
+    assert!(a.screen.dialog.is_none());
     // Esc in the dialog leaves.
     a.ask_password();
     let fx = send(&mut a, [code(KeyCode::Esc)]);
@@ -743,15 +795,15 @@ fn the_report_opens_scrolls_and_writes() {
     let mut a = app(3);
     let fx = send(&mut a, [key('i')]);
     assert!(matches!(requests(&fx)[..], [Request::Report]));
-    assert_eq!(a.overlay, Some(Overlay::Report { scroll: 0 }));
+    assert_eq!(a.screen.overlay, Some(Overlay::Report { scroll: 0 }));
     let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
     update(
         &mut a,
         Msg::Worker(Event::Report(Err(Failure::not_connected(text)))),
     );
-    assert_eq!(a.report.as_ref().unwrap().len(), 40);
+    assert_eq!(a.screen.report.as_ref().unwrap().len(), 40);
     send(&mut a, [key('G')]);
-    assert_eq!(a.overlay, Some(Overlay::Report { scroll: 40 - 22 }));
+    assert_eq!(a.screen.overlay, Some(Overlay::Report { scroll: 40 - 22 }));
     let fx = send(&mut a, [key('w')]);
     match &fx[..] {
         [Effect::WriteFile { path, contents }] => {
@@ -766,7 +818,7 @@ fn the_report_opens_scrolls_and_writes() {
         other => panic!("{other:?}"),
     }
     send(&mut a, [key('i')]);
-    assert!(a.overlay.is_none());
+    assert!(a.screen.overlay.is_none());
 }
 
 /// The report overlay wraps to the screen, and again after a resize.
@@ -778,13 +830,13 @@ fn the_report_wraps_to_the_screen_width() {
     let report = crate::report::text::tests::wide_report();
     let flat = crate::report::render_text(&report, None);
     update(&mut a, Msg::Worker(Event::Report(Ok(Box::new(report)))));
-    let lines = a.report.clone().unwrap();
+    let lines = a.screen.report.clone().unwrap();
     assert!(lines.iter().all(|l| l.chars().count() <= 68), "{lines:#?}");
     // Nothing is lost: the same characters, whatever the line breaks.
     let text = |s: &str| s.split_whitespace().collect::<String>();
     assert_eq!(text(&lines.join("\n")), text(&flat));
     update(&mut a, Msg::Resize(150, 30));
-    let lines = a.report.clone().unwrap();
+    let lines = a.screen.report.clone().unwrap();
     let row = lines.iter().find(|l| l.contains("#1 ")).unwrap();
     assert!(row.contains("UIDL 17ea8182"), "{lines:#?}");
 }

@@ -446,7 +446,7 @@ async fn run_app_until_quiet(
     let mut keys = keys.iter();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let loaded = app.listed && app.headers_done == app.rows.len();
+        let loaded = app.list.listed && app.list.headers_done == app.list.rows.len();
         let wait = if loaded {
             Duration::from_millis(300)
         } else {
@@ -461,7 +461,7 @@ async fn run_app_until_quiet(
         assert!(tokio::time::Instant::now() < deadline, "never quiet");
         let mut effects = update(app, msg);
         // A key now and then, while the headers load.
-        if app.listed
+        if app.list.listed
             && let Some(&c) = keys.next()
         {
             let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
@@ -492,7 +492,7 @@ async fn each_header_is_fetched_once_however_the_user_moves() {
     );
     update(&mut app, Msg::Resize(80, 24));
     run_app_until_quiet(&mut app, &tx, &mut rx, &['G', 'g', 'j', 'G']).await;
-    assert_eq!(app.headers_done, 30);
+    assert_eq!(app.list.headers_done, 30);
     tx.send(Request::Shutdown).await.unwrap();
     until(&mut rx, "the end", |e| {
         matches!(e, Event::Ended).then_some(())
