@@ -306,8 +306,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
     app.scroll_into_view();
     fx.push(Effect::Pop(Request::Save {
         id,
-        number: row.number,
-        uidl: row.uidl.clone(),
+        key: row.key(),
         dest,
         collision: Collision::Number,
         cancel,

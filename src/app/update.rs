@@ -103,8 +103,8 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
     app.scroll_into_view();
     fx.push(Effect::Pop(Request::Preview {
         id,
+        key: row.key(),
         number: row.number,
-        uidl: row.uidl.clone(),
         lines: app.setup.preview_lines,
         size: row.size,
     }));

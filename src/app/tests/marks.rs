@@ -52,8 +52,7 @@ fn save_then_mark_marks_only_a_verified_complete_save() {
     match requests(&fx)[..] {
         [
             Request::Save {
-                number: 1,
-                uidl: Some(u),
+                key: MsgKey::Uidl(u),
                 dest,
                 ..
             },

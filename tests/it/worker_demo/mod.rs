@@ -14,7 +14,7 @@ use popdoc::client::{CertCheck, Connection, Credentials, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::report::Step;
 use popdoc::store::Collision;
-use popdoc::worker::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, MsgKey, Request, spawn};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

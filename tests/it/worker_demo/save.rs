@@ -32,8 +32,7 @@ async fn a_cancelled_save_removes_the_file_and_reconnects() {
     let cancel = CancellationToken::new();
     tx.send(Request::Save {
         id: 7,
-        number: 3,
-        uidl: listing[2].uidl.clone(),
+        key: MsgKey::new(3, listing[2].uidl.as_deref()),
         dest: saves.path().join("big.eml"),
         collision: Collision::Number,
         cancel: cancel.clone(),
@@ -79,8 +78,7 @@ async fn saves_previews_and_a_dropped_ui_delete_nothing() {
     let listing = listed(&mut rx).await;
     tx.send(Request::Save {
         id: 1,
-        number: 2,
-        uidl: listing[1].uidl.clone(),
+        key: MsgKey::new(2, listing[1].uidl.as_deref()),
         dest: saves.path().join("m.eml"),
         collision: Collision::Number,
         cancel: CancellationToken::new(),
@@ -104,8 +102,8 @@ async fn saves_previews_and_a_dropped_ui_delete_nothing() {
     for (id, n) in [(10, 1u32), (11, 2), (12, 3)] {
         tx.send(Request::Preview {
             id,
+            key: MsgKey::new(n, listing[n as usize - 1].uidl.as_deref()),
             number: n,
-            uidl: listing[n as usize - 1].uidl.clone(),
             lines: 5,
             size: 10,
         })
@@ -201,8 +199,7 @@ async fn without_uidl_a_save_compares_with_its_own_list_size() {
     assert!(listing.iter().all(|l| l.uidl.is_none()));
     tx.send(Request::Save {
         id: 2,
-        number: 2,
-        uidl: None,
+        key: MsgKey::Number(2),
         dest: saves.path().join("m.eml"),
         collision: Collision::Number,
         cancel: CancellationToken::new(),
