@@ -165,16 +165,18 @@ async fn event_loop(
         account.preview_lines,
         jiff::tz::TimeZone::system(),
     );
-    app.color = options.color;
+    app.screen.color = options.color;
     if let Some(warning) = ask {
         app.ask_password();
-        if let (Some(w), Some(app::Dialog::Password { message, .. })) = (warning, &mut app.dialog) {
+        if let (Some(w), Some(app::Dialog::Password { message, .. })) =
+            (warning, &mut app.screen.dialog)
+        {
             *message = Some(w);
         }
     }
     if let Ok(size) = terminal.size() {
-        app.width = size.width;
-        app.height = size.height;
+        app.screen.width = size.width;
+        app.screen.height = size.height;
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
@@ -203,7 +205,7 @@ async fn event_loop(
                 Some(e) => Msg::Worker(e),
                 None => {
                     worker_gone = true;
-                    if app.quitting {
+                    if app.lifecycle.quitting {
                         return app.outcome();
                     }
                     Msg::Worker(worker::Event::Disconnected(worker::Failure::new(worker::FailureKind::Local, "the connection task ended unexpectedly")))
@@ -260,7 +262,7 @@ async fn event_loop(
                 Effect::Quit => return app.outcome(),
             }
         }
-        if app.quitting && quit_deadline.is_none() {
+        if app.lifecycle.quitting && quit_deadline.is_none() {
             quit_deadline = Some(tokio::time::Instant::now() + QUIT_GRACE);
         }
     }

@@ -22,26 +22,26 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
             if ch == Some('y') {
                 let mut marks: Vec<_> = app.marked_rows().map(Row::mark).collect();
                 marks.sort_by_key(|m| m.number);
-                app.dialog = Some(Dialog::Committing);
+                app.screen.dialog = Some(Dialog::Committing);
                 app.status(
                     StatusKind::Info,
                     format!("deleting {} messages…", marks.len()),
                 );
                 fx.push(Effect::Pop(Request::Commit(marks)));
             } else if ch == Some('n') || esc {
-                app.dialog = None;
-                app.quit_after_commit = false;
+                app.screen.dialog = None;
+                app.lifecycle.quit_after_commit = false;
                 app.status(StatusKind::Info, "nothing was deleted");
             }
         }
         Dialog::Committing | Dialog::Password { .. } => {}
         Dialog::CommitRefused { accepted, .. } => {
             if ch == Some('y') && accepted > 0 {
-                app.dialog = Some(Dialog::Committing);
+                app.screen.dialog = Some(Dialog::Committing);
                 fx.push(Effect::Pop(Request::CommitAccepted));
             } else if ch == Some('n') || esc || (ch == Some('y') && accepted == 0) {
-                app.dialog = None;
-                app.quit_after_commit = false;
+                app.screen.dialog = None;
+                app.lifecycle.quit_after_commit = false;
                 fx.push(Effect::Pop(Request::Reset));
                 app.status(
                     StatusKind::Info,
@@ -51,14 +51,14 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
         }
         Dialog::Quit => match ch {
             Some('c') => {
-                app.quit_after_commit = true;
-                app.dialog = Some(Dialog::Commit);
+                app.lifecycle.quit_after_commit = true;
+                app.screen.dialog = Some(Dialog::Commit);
             }
             Some('l') => {
-                app.dialog = None;
+                app.screen.dialog = None;
                 quit(app, fx);
             }
-            _ if esc || ch == Some('n') => app.dialog = None,
+            _ if esc || ch == Some('n') => app.screen.dialog = None,
             _ => {}
         },
     }
@@ -67,11 +67,11 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
 pub(super) fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &mut Vec<Effect>) {
     let close = matches!(key.code, KeyCode::Esc | KeyCode::Char('q'));
     // Both overlays fill the screen inside a border.
-    let rows = app.height.saturating_sub(2) as usize;
+    let rows = app.screen.height.saturating_sub(2) as usize;
     let (scroll, total) = match overlay {
         Overlay::Help { scroll } => (scroll, super::keys::help_lines()),
         Overlay::Transcript { scroll } => (scroll, app.session.transcript.len()),
-        Overlay::Report { scroll } => (scroll, app.report.as_ref().map_or(0, Vec::len)),
+        Overlay::Report { scroll } => (scroll, app.screen.report.as_ref().map_or(0, Vec::len)),
     };
     let max = total.saturating_sub(rows);
     let at = scroll.min(max);
@@ -98,7 +98,7 @@ pub(super) fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &m
         }
         _ => Some(at),
     };
-    app.overlay = new_scroll.map(|scroll| match overlay {
+    app.screen.overlay = new_scroll.map(|scroll| match overlay {
         Overlay::Help { .. } => Overlay::Help { scroll },
         Overlay::Transcript { .. } => Overlay::Transcript { scroll },
         Overlay::Report { .. } => Overlay::Report { scroll },
@@ -108,14 +108,16 @@ pub(super) fn overlay_key(app: &mut App, overlay: Overlay, key: KeyEvent, fx: &m
 pub(super) fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     match key.code {
         KeyCode::Esc => {
-            app.filter_editing = false;
-            app.filter.clear();
+            app.list.filter_editing = false;
+            app.list.filter.clear();
         }
-        KeyCode::Enter => app.filter_editing = false,
+        KeyCode::Enter => app.list.filter_editing = false,
         KeyCode::Backspace => {
-            app.filter.pop();
+            app.list.filter.pop();
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => app.filter.push(c),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            app.list.filter.push(c)
+        }
         _ => return,
     }
     app.rebuild_view();
@@ -151,7 +153,9 @@ pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(lines) = &app.report else { return };
+    let Some(lines) = &app.screen.report else {
+        return;
+    };
     let stamp: String = app
         .session
         .info
@@ -166,7 +170,7 @@ fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
         .save_dir
         .join(format!("popdoc-report-{stamp}.txt"));
     // A file is read at any width: not wrapped.
-    let contents = match &app.report_source {
+    let contents = match &app.screen.report_source {
         Some(Ok(r)) => crate::report::render_text(r, None),
         _ => lines.join("\n") + "\n",
     };

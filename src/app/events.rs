@@ -4,44 +4,44 @@
 //! by searching their text. Pure: no I/O, no ui.
 
 use super::update::{prioritize, quit, report_lines};
-use super::{App, Conn, Dialog, Effect, PreviewContent, Row, StatusKind};
+use super::{App, Dialog, Effect, Link, PreviewContent, Row, StatusKind};
 use crate::util::human_size;
 use crate::worker::{Event, FailureKind, Provider};
 
 pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
     match event {
         Event::Connecting => {
-            app.conn = Conn::Connecting {
+            app.link = Link::Connecting {
                 stage: crate::client::Stage::Connect,
                 done: Vec::new(),
             }
         }
-        Event::Stage { stage, done } => app.conn = Conn::Connecting { stage, done },
+        Event::Stage { stage, done } => app.link = Link::Connecting { stage, done },
         Event::Connected(info) => {
-            app.listed = false;
+            app.list.listed = false;
             let text = format!("logged in ({}) — listing…", info.method);
             app.session.info = Some(info);
-            app.conn = Conn::Ready;
+            app.link = Link::Ready;
             progress_status(app, text);
         }
         Event::Failed(failure) => {
             close_commit_dialog(app);
-            if app.asks_password && failure.kind == FailureKind::Auth {
-                app.dialog = Some(Dialog::Password {
+            if app.lifecycle.asks_password && failure.kind == FailureKind::Auth {
+                app.screen.dialog = Some(Dialog::Password {
                     input: Default::default(),
                     message: Some(failure.text.clone()),
                 });
             }
             app.status(StatusKind::Error, format!("{failure} (r retries)"));
-            app.conn = Conn::Failed(failure.text);
+            app.link = Link::Failed(failure.text);
         }
         Event::Listing(listing) => {
-            app.listed = true;
+            app.list.listed = true;
             // After a commit or a reconnect the numbers may all have moved:
             // stay on the same message, else the next one that remains.
             let keep = app.selection_candidates();
             let known = &app.session.known;
-            app.rows = listing
+            app.list.rows = listing
                 .into_iter()
                 .map(|l| {
                     let mut row = Row {
@@ -55,18 +55,19 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     row
                 })
                 .collect();
-            app.headers_done = app.rows.iter().filter(|r| r.summary.is_some()).count();
-            let present: std::collections::HashSet<_> = app.rows.iter().map(Row::key).collect();
-            let before = app.marks.len();
-            app.marks.retain(|k| present.contains(k));
-            app.saved.retain(|k| present.contains(k));
+            app.list.headers_done = app.list.rows.iter().filter(|r| r.summary.is_some()).count();
+            let present: std::collections::HashSet<_> =
+                app.list.rows.iter().map(Row::key).collect();
+            let before = app.marks.delete.len();
+            app.marks.delete.retain(|k| present.contains(k));
+            app.marks.saved.retain(|k| present.contains(k));
             app.rebuild_view_keeping(&keep);
-            let n = app.rows.len();
+            let n = app.list.rows.len();
             let mut text = format!("{n} messages, {}", human_size(app.total_size()));
-            if app.marks.len() < before {
+            if app.marks.delete.len() < before {
                 text.push_str(&format!(
                     "; {} marked messages are no longer on the server",
-                    before - app.marks.len()
+                    before - app.marks.delete.len()
                 ));
             }
             if app
@@ -82,27 +83,28 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Headers(batch) => {
             for (number, result) in batch {
-                let Ok(i) = app.rows.binary_search_by_key(&number, |r| r.number) else {
+                let Ok(i) = app.list.rows.binary_search_by_key(&number, |r| r.number) else {
                     continue;
                 };
-                let first = app.rows[i].summary.is_none() && app.rows[i].header_error.is_none();
+                let first =
+                    app.list.rows[i].summary.is_none() && app.list.rows[i].header_error.is_none();
                 match result {
                     Ok(s) => {
-                        app.session.known.insert(app.rows[i].key(), s.clone());
-                        app.rows[i].summary = Some(s);
+                        app.session.known.insert(app.list.rows[i].key(), s.clone());
+                        app.list.rows[i].summary = Some(s);
                     }
-                    Err(e) => app.rows[i].header_error = Some(e.text),
+                    Err(e) => app.list.rows[i].header_error = Some(e.text),
                 }
                 if first {
-                    app.headers_done += 1;
+                    app.list.headers_done += 1;
                 }
             }
-            if app.sort != super::SortKey::Number || !app.filter.is_empty() {
+            if app.list.sort != super::SortKey::Number || !app.list.filter.is_empty() {
                 app.rebuild_view();
             }
         }
         Event::Preview { id, result, .. } => {
-            if let Some(p) = &mut app.preview
+            if let Some(p) = &mut app.screen.preview
                 && p.id == id
             {
                 p.content = match result {
@@ -113,7 +115,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             // Otherwise the user has moved on: the reply is dropped.
         }
         Event::SaveProgress { id, bytes, elapsed } => {
-            if let Some(s) = &mut app.save
+            if let Some(s) = &mut app.screen.save
                 && s.id == id
             {
                 s.bytes = bytes;
@@ -126,7 +128,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             list_size,
             cancelled,
         } => {
-            let Some(s) = app.save.take_if(|s| s.id == id) else {
+            let Some(s) = app.screen.save.take_if(|s| s.id == id) else {
                 return;
             };
             if cancelled {
@@ -139,7 +141,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
             match result {
                 Ok(saved) => {
-                    app.saved.insert(s.key.clone());
+                    app.marks.saved.insert(s.key.clone());
                     // The path first and whole (the status takes more
                     // lines when it is long): a second save's `-2` and the
                     // folder must be seen.
@@ -155,7 +157,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     }
                     if s.then_mark {
                         if saved.size == list_size {
-                            app.marks.insert(s.key);
+                            app.marks.delete.insert(s.key);
                             text.push_str("; marked for deletion");
                         } else {
                             kind = StatusKind::Error;
@@ -169,9 +171,9 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
         }
         Event::Committed(report) => {
             for m in report.deleted.iter().chain(&report.gone) {
-                app.marks.remove(&m.key());
+                app.marks.delete.remove(&m.key());
             }
-            app.dialog = None;
+            app.screen.dialog = None;
             let mut text = format!(
                 "deleted {} messages; the server confirmed: {}",
                 report.deleted.len(),
@@ -184,10 +186,10 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 ));
             }
             app.status(StatusKind::Success, text);
-            app.preview = None;
+            app.screen.preview = None;
             // Unless the user leaves, the worker reconnects to show what
             // is on the server now (and says so: `Event::Connecting`).
-            if app.quit_after_commit {
+            if app.lifecycle.quit_after_commit {
                 quit(app, fx);
             }
         }
@@ -199,7 +201,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 refused.len()
             );
             app.status(StatusKind::Error, text);
-            app.dialog = Some(Dialog::CommitRefused {
+            app.screen.dialog = Some(Dialog::CommitRefused {
                 accepted: accepted.len(),
                 refused,
             });
@@ -217,14 +219,14 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 StatusKind::Error,
                 format!("connection lost: {reason} (r reconnects)"),
             );
-            app.conn = Conn::Disconnected(reason.text);
+            app.link = Link::Disconnected(reason.text);
         }
         Event::Report(report) => {
-            app.report_source = Some(report);
-            app.report = report_lines(app);
+            app.screen.report_source = Some(report);
+            app.screen.report = report_lines(app);
         }
         Event::Ended => {
-            if app.quitting {
+            if app.lifecycle.quitting {
                 fx.push(Effect::Quit);
             }
         }
@@ -236,14 +238,14 @@ const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark message
 /// Connection progress does not hide the outcome of what the user did
 /// last (a commit's result stays until the next action).
 fn progress_status(app: &mut App, text: String) {
-    if !matches!(app.status, Some((StatusKind::Success, _))) {
+    if !matches!(app.screen.status, Some((StatusKind::Success, _))) {
         app.status(StatusKind::Info, text);
     }
 }
 
 fn close_commit_dialog(app: &mut App) {
-    if matches!(app.dialog, Some(Dialog::Committing)) {
-        app.dialog = None;
-        app.quit_after_commit = false;
+    if matches!(app.screen.dialog, Some(Dialog::Committing)) {
+        app.screen.dialog = None;
+        app.lifecycle.quit_after_commit = false;
     }
 }

@@ -8,21 +8,21 @@ use tokio_util::sync::CancellationToken;
 use super::dialogs::{dialog_key, filter_key, overlay_key, write_transcript};
 use super::keys::{Action, action_for};
 use super::update::{move_by, move_to, open_preview, prioritize, quit};
-use super::{App, Conn, Dialog, Effect, Overlay, SaveState, StatusKind};
+use super::{App, Dialog, Effect, Link, Overlay, SaveState, StatusKind};
 use crate::store::{self, Collision};
 use crate::util::human_size;
 use crate::worker::Request;
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
-    if app.quitting {
+    if app.lifecycle.quitting {
         return;
     }
-    if let Some(Dialog::Password { input, .. }) = &mut app.dialog {
+    if let Some(Dialog::Password { input, .. }) = &mut app.screen.dialog {
         match key.code {
             KeyCode::Enter if !input.is_empty() => {
                 let secret = input.take();
-                app.dialog = None;
-                app.conn = Conn::Connecting {
+                app.screen.dialog = None;
+                app.link = Link::Connecting {
                     stage: crate::client::Stage::Connect,
                     done: Vec::new(),
                 };
@@ -30,17 +30,17 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             KeyCode::Backspace => input.pop(),
             KeyCode::Esc => {
-                app.dialog = None;
-                if app.conn == Conn::Ready {
+                app.screen.dialog = None;
+                if app.link == Link::Ready {
                     return;
                 }
-                app.quitting = true;
+                app.lifecycle.quitting = true;
                 fx.push(Effect::Pop(Request::Shutdown));
                 fx.push(Effect::Quit);
             }
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                app.dialog = None;
-                app.quitting = true;
+                app.screen.dialog = None;
+                app.lifecycle.quitting = true;
                 fx.push(Effect::Pop(Request::Shutdown));
                 fx.push(Effect::Quit);
             }
@@ -49,13 +49,13 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
-    if let Some(dialog) = app.dialog.clone() {
+    if let Some(dialog) = app.screen.dialog.clone() {
         return dialog_key(app, dialog, key, fx);
     }
-    if let Some(overlay) = app.overlay {
+    if let Some(overlay) = app.screen.overlay {
         return overlay_key(app, overlay, key, fx);
     }
-    if app.filter_editing {
+    if app.list.filter_editing {
         return filter_key(app, key, fx);
     }
     let Some(action) = action_for(&key) else {
@@ -68,15 +68,15 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::PageDown => move_by(app, page, fx),
         Action::PageUp => move_by(app, -page, fx),
         Action::Top => move_to(app, 0, fx),
-        Action::Bottom => move_to(app, app.view.len().saturating_sub(1), fx),
+        Action::Bottom => move_to(app, app.list.view.len().saturating_sub(1), fx),
         Action::Largest => {
-            let largest = (0..app.view.len()).max_by_key(|&p| {
-                let r = &app.rows[app.view[p]];
+            let largest = (0..app.list.view.len()).max_by_key(|&p| {
+                let r = &app.list.rows[app.list.view[p]];
                 (r.size, std::cmp::Reverse(r.number))
             });
             if let Some(p) = largest {
                 move_to(app, p, fx);
-                let r = &app.rows[app.view[p]];
+                let r = &app.list.rows[app.list.view[p]];
                 let text = format!("largest: message {} ({})", r.number, human_size(r.size));
                 app.status(StatusKind::Info, text);
             }
@@ -86,7 +86,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             if key.code == KeyCode::Esc {
                 escape(app, fx);
             } else {
-                app.preview = None;
+                app.screen.preview = None;
                 app.scroll_into_view();
             }
         }
@@ -95,7 +95,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             // past the end (the last line at the bottom of the pane).
             let step = (app.preview_text_area().height as i32 - 2).max(1);
             let max = app.preview_max_scroll();
-            if let Some(p) = &mut app.preview {
+            if let Some(p) = &mut app.screen.preview {
                 let delta = if action == Action::PreviewDown {
                     step
                 } else {
@@ -104,7 +104,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 p.scroll = (p.scroll.min(max) as i32 + delta).clamp(0, max as i32) as u16;
             }
         }
-        Action::RawHeaders => match &mut app.preview {
+        Action::RawHeaders => match &mut app.screen.preview {
             Some(p) => {
                 p.raw = !p.raw;
                 p.scroll = 0;
@@ -116,20 +116,25 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::ToggleMark => {
             if let Some(row) = app.selected_row() {
                 let key = row.key();
-                if !app.marks.remove(&key) {
-                    app.marks.insert(key);
+                if !app.marks.delete.remove(&key) {
+                    app.marks.delete.insert(key);
                 }
                 move_by(app, 1, fx);
             }
         }
         Action::ToggleMarkShown => {
-            let keys: Vec<_> = app.view.iter().map(|&i| app.rows[i].key()).collect();
+            let keys: Vec<_> = app
+                .list
+                .view
+                .iter()
+                .map(|&i| app.list.rows[i].key())
+                .collect();
             if keys.is_empty() {
                 return;
             }
-            if keys.iter().all(|k| app.marks.contains(k)) {
+            if keys.iter().all(|k| app.marks.delete.contains(k)) {
                 for k in &keys {
-                    app.marks.remove(k);
+                    app.marks.delete.remove(k);
                 }
                 app.status(
                     StatusKind::Info,
@@ -137,10 +142,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                 );
             } else {
                 let n = keys.len();
-                app.marks.extend(keys);
+                app.marks.delete.extend(keys);
                 let text = format!(
                     "{n} messages shown are marked; {} marked in all ({}); c commits",
-                    app.marks.len(),
+                    app.marks.delete.len(),
                     human_size(app.marked_size())
                 );
                 app.status(StatusKind::Info, text);
@@ -149,94 +154,94 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Action::Unmark => {
             if let Some(row) = app.selected_row() {
                 let key = row.key();
-                app.marks.remove(&key);
+                app.marks.delete.remove(&key);
                 move_by(app, 1, fx);
             }
         }
         Action::UnmarkAll => {
-            let n = app.marks.len();
-            app.marks.clear();
+            let n = app.marks.delete.len();
+            app.marks.delete.clear();
             fx.push(Effect::Pop(Request::Reset));
             app.status(StatusKind::Info, format!("unmarked {n} messages"));
         }
         Action::Commit => {
-            if app.marks.is_empty() {
+            if app.marks.delete.is_empty() {
                 app.status(
                     StatusKind::Info,
                     "nothing is marked for deletion (d marks a message)",
                 );
-            } else if app.conn != Conn::Ready {
+            } else if app.link != Link::Ready {
                 app.status(
                     StatusKind::Error,
                     "not connected: press r to reconnect first",
                 );
-            } else if app.save.is_some() {
+            } else if app.screen.save.is_some() {
                 app.status(
                     StatusKind::Info,
                     "a save is running; commit when it is done",
                 );
             } else {
-                app.dialog = Some(Dialog::Commit);
+                app.screen.dialog = Some(Dialog::Commit);
             }
         }
         Action::Sort | Action::Reverse => {
             if action == Action::Sort {
-                app.sort = app.sort.next();
+                app.list.sort = app.list.sort.next();
             } else {
-                app.reverse = !app.reverse;
+                app.list.reverse = !app.list.reverse;
             }
             app.rebuild_view();
             let text = format!(
                 "sorted by {}, {} (O reverses)",
-                app.sort.label(),
-                app.sort.order(app.reverse)
+                app.list.sort.label(),
+                app.list.sort.order(app.list.reverse)
             );
             app.status(StatusKind::Info, text);
             prioritize(app, fx);
         }
         Action::Filter => {
-            app.filter_editing = true;
+            app.list.filter_editing = true;
             app.status(
                 StatusKind::Info,
                 format!("filter: {}", super::FILTER_SEARCHES),
             );
         }
         Action::Transcript => {
-            app.overlay = Some(Overlay::Transcript { scroll: usize::MAX });
+            app.screen.overlay = Some(Overlay::Transcript { scroll: usize::MAX });
         }
         Action::WriteTranscript => write_transcript(app, fx),
         Action::Retry => {
-            if app.save.is_some() {
+            if app.screen.save.is_some() {
                 app.status(
                     StatusKind::Info,
                     "a save is running; press Esc to cancel it first",
                 );
                 return;
             }
-            app.conn = Conn::Connecting {
+            app.link = Link::Connecting {
                 stage: crate::client::Stage::Connect,
                 done: Vec::new(),
             };
-            app.preview = None;
+            app.screen.preview = None;
             app.status(StatusKind::Info, "reconnecting…");
             fx.push(Effect::Pop(Request::Connect));
         }
-        Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::Help => app.screen.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::Report => {
-            app.report = None;
-            app.report_source = None;
-            app.overlay = Some(Overlay::Report { scroll: 0 });
+            app.screen.report = None;
+            app.screen.report_source = None;
+            app.screen.overlay = Some(Overlay::Report { scroll: 0 });
             fx.push(Effect::Pop(Request::Report));
         }
         // `q` in the preview goes back to the list (as in mutt's pager);
         // Ctrl-c quits from anywhere.
-        Action::Quit if key.code == KeyCode::Char('q') && app.preview.is_some() => {
-            app.preview = None;
+        Action::Quit if key.code == KeyCode::Char('q') && app.screen.preview.is_some() => {
+            app.screen.preview = None;
             app.scroll_into_view();
         }
         Action::Quit => {
-            if !app.marks.is_empty() && app.conn == Conn::Ready {
-                app.dialog = Some(Dialog::Quit);
+            if !app.marks.delete.is_empty() && app.link == Link::Ready {
+                app.screen.dialog = Some(Dialog::Quit);
             } else {
                 quit(app, fx);
             }
@@ -246,17 +251,17 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
 
 /// Esc: cancel the innermost thing going on.
 fn escape(app: &mut App, fx: &mut Vec<Effect>) {
-    if let Some(s) = &mut app.save {
+    if let Some(s) = &mut app.screen.save {
         if !s.cancelling {
             s.cancelling = true;
             fx.push(Effect::Cancel(s.cancel.clone()));
             app.status(StatusKind::Info, "cancelling the save…");
         }
-    } else if app.preview.is_some() {
-        app.preview = None;
+    } else if app.screen.preview.is_some() {
+        app.screen.preview = None;
         app.scroll_into_view();
-    } else if !app.filter.is_empty() {
-        app.filter.clear();
+    } else if !app.list.filter.is_empty() {
+        app.list.filter.clear();
         app.rebuild_view();
         prioritize(app, fx);
     }
@@ -266,14 +271,14 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
     let Some(row) = app.selected_row().cloned() else {
         return;
     };
-    if app.save.is_some() {
+    if app.screen.save.is_some() {
         app.status(
             StatusKind::Info,
             "a save is already running (Esc cancels it)",
         );
         return;
     }
-    if app.conn != Conn::Ready {
+    if app.link != Link::Ready {
         app.status(StatusKind::Error, "not connected: press r to reconnect");
         return;
     }
@@ -281,7 +286,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
     let name = store::file_name(row.summary.as_ref(), row.uidl.as_deref(), row.number);
     let dest = app.setup.save_dir.join(name);
     let cancel = CancellationToken::new();
-    app.save = Some(SaveState {
+    app.screen.save = Some(SaveState {
         id,
         key: row.key(),
         number: row.number,
@@ -297,12 +302,11 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         cancel: cancel.clone(),
         cancelling: false,
     });
-    app.status = None;
+    app.screen.status = None;
     app.scroll_into_view();
     fx.push(Effect::Pop(Request::Save {
         id,
-        number: row.number,
-        uidl: row.uidl.clone(),
+        key: row.key(),
         dest,
         collision: Collision::Number,
         cancel,

@@ -89,8 +89,9 @@ impl Row {
     }
 }
 
+/// The connection as the worker reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conn {
+pub enum Link {
     Connecting {
         stage: Stage,
         done: Vec<(Stage, Duration)>,
@@ -234,11 +235,9 @@ pub struct Session {
     known: HashMap<MsgKey, Summary>,
 }
 
-/// The TUI's whole state.
-pub struct App {
-    pub setup: Setup,
-    pub session: Session,
-    pub conn: Conn,
+/// The list of messages: what the server listed and how it is shown.
+#[derive(Debug)]
+pub struct ListState {
     /// The listing of this session has arrived.
     pub listed: bool,
     pub rows: Vec<Row>,
@@ -252,9 +251,23 @@ pub struct App {
     pub reverse: bool,
     pub filter: String,
     pub filter_editing: bool,
-    pub marks: KeySet,
-    pub saved: KeySet,
+    /// How many rows have had their headers fetched (or failed).
     pub headers_done: usize,
+}
+
+/// The user's marks, by message key: for deletion, and saved this run.
+#[derive(Debug, Default)]
+pub struct Marks {
+    /// Marked for deletion (sent as `DELE` on a commit).
+    pub delete: KeySet,
+    /// Saved to a file in this run.
+    pub saved: KeySet,
+}
+
+/// What is on screen besides the list: the preview, a save under way,
+/// dialogs and overlays, the status line, the report, the terminal's size.
+#[derive(Debug)]
+pub struct Screen {
     pub preview: Option<PreviewState>,
     pub save: Option<SaveState>,
     pub dialog: Option<Dialog>,
@@ -268,6 +281,11 @@ pub struct App {
     pub width: u16,
     pub height: u16,
     pub color: bool,
+}
+
+/// Where the run is going: how the password is given, and quitting.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
     /// Quit once the commit in progress is done.
     pub quit_after_commit: bool,
     /// The user asked to quit; waiting for the worker to end.
@@ -275,6 +293,18 @@ pub struct App {
     /// The password is typed into the app (no other source); a refused
     /// login asks again.
     pub asks_password: bool,
+}
+
+/// The TUI's whole state, in parts.
+pub struct App {
+    pub setup: Setup,
+    pub session: Session,
+    /// The state of the connection, as the worker tells it.
+    pub link: Link,
+    pub list: ListState,
+    pub marks: Marks,
+    pub screen: Screen,
+    pub lifecycle: Lifecycle,
     next_id: u64,
 }
 
@@ -296,35 +326,36 @@ impl App {
                 tz,
             },
             session: Session::default(),
-            conn: Conn::Connecting {
+            link: Link::Connecting {
                 stage: Stage::Connect,
                 done: Vec::new(),
             },
-            listed: false,
-            rows: Vec::new(),
-            view: Vec::new(),
-            selected: 0,
-            offset: 0,
-            sort: SortKey::Number,
-            reverse: false,
-            filter: String::new(),
-            filter_editing: false,
-            marks: KeySet::default(),
-            saved: KeySet::default(),
-            headers_done: 0,
-            preview: None,
-            save: None,
-            dialog: None,
-            overlay: None,
-            status: None,
-            report: None,
-            report_source: None,
-            width: 80,
-            height: 24,
-            color: true,
-            quit_after_commit: false,
-            quitting: false,
-            asks_password: false,
+            list: ListState {
+                listed: false,
+                rows: Vec::new(),
+                view: Vec::new(),
+                selected: 0,
+                offset: 0,
+                sort: SortKey::Number,
+                reverse: false,
+                filter: String::new(),
+                filter_editing: false,
+                headers_done: 0,
+            },
+            marks: Marks::default(),
+            screen: Screen {
+                preview: None,
+                save: None,
+                dialog: None,
+                overlay: None,
+                status: None,
+                report: None,
+                report_source: None,
+                width: 80,
+                height: 24,
+                color: true,
+            },
+            lifecycle: Lifecycle::default(),
             next_id: 1,
         }
     }
@@ -333,17 +364,17 @@ impl App {
     /// could not connect or log in, or had lost the connection, when the
     /// user left.
     pub fn outcome(&self) -> Result<(), String> {
-        match &self.conn {
-            Conn::Failed(m) => Err(format!("the session failed: {m}")),
-            Conn::Disconnected(m) => Err(format!("the connection was lost: {m}")),
-            Conn::Connecting { .. } | Conn::Ready => Ok(()),
+        match &self.link {
+            Link::Failed(m) => Err(format!("the session failed: {m}")),
+            Link::Disconnected(m) => Err(format!("the connection was lost: {m}")),
+            Link::Connecting { .. } | Link::Ready => Ok(()),
         }
     }
 
     /// Starts with the password dialog; nothing connects until it is given.
     pub fn ask_password(&mut self) {
-        self.asks_password = true;
-        self.dialog = Some(Dialog::Password {
+        self.lifecycle.asks_password = true;
+        self.screen.dialog = Some(Dialog::Password {
             input: PasswordInput::default(),
             message: None,
         });
@@ -355,15 +386,21 @@ impl App {
     }
 
     pub fn selected_row(&self) -> Option<&Row> {
-        self.view.get(self.selected).map(|&i| &self.rows[i])
+        self.list
+            .view
+            .get(self.list.selected)
+            .map(|&i| &self.list.rows[i])
     }
 
     pub fn total_size(&self) -> u64 {
-        self.rows.iter().map(|r| r.size).sum()
+        self.list.rows.iter().map(|r| r.size).sum()
     }
 
     pub fn marked_rows(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|r| self.marks.contains(&r.key()))
+        self.list
+            .rows
+            .iter()
+            .filter(|r| self.marks.delete.contains(&r.key()))
     }
 
     pub fn marked_size(&self) -> u64 {
@@ -371,7 +408,7 @@ impl App {
     }
 
     pub fn status(&mut self, kind: StatusKind, text: impl Into<String>) {
-        self.status = Some((kind, text.into()));
+        self.screen.status = Some((kind, text.into()));
         // The status may take more or fewer lines: keep the selection shown.
         self.scroll_into_view();
     }

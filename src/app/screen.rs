@@ -5,16 +5,16 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{App, Conn, pager};
+use super::{App, Link, pager};
 use crate::util::{fit, wrap};
 
 impl App {
     /// Where things are on screen now (see `layout.rs`).
     pub fn areas(&self) -> super::layout::Areas {
         super::layout::areas(
-            self.width,
-            self.height,
-            self.preview.is_some(),
+            self.screen.width,
+            self.screen.height,
+            self.screen.preview.is_some(),
             self.status_height(),
         )
     }
@@ -26,8 +26,13 @@ impl App {
 
     /// `headers 12/40 ` while headers load (right on the status line).
     pub fn headers_counter(&self) -> Option<String> {
-        (self.conn == Conn::Ready && self.headers_done < self.rows.len())
-            .then(|| format!("headers {}/{} ", self.headers_done, self.rows.len()))
+        (self.link == Link::Ready && self.list.headers_done < self.list.rows.len()).then(|| {
+            format!(
+                "headers {}/{} ",
+                self.list.headers_done,
+                self.list.rows.len()
+            )
+        })
     }
 
     /// The status message as the lines the status area shows, whole when
@@ -35,9 +40,9 @@ impl App {
     /// path) takes more than one line instead of being cut. The first
     /// line leaves room for the header counter.
     pub fn status_lines(&self) -> Vec<String> {
-        let width = self.width as usize;
+        let width = self.screen.width as usize;
         let right = self.headers_counter().map_or(0, |c| c.width());
-        let text = self.status.as_ref().map_or("", |(_, t)| t.as_str());
+        let text = self.screen.status.as_ref().map_or("", |(_, t)| t.as_str());
         let mut lines: Vec<String> = wrap(
             text,
             width.saturating_sub(right + 1),
@@ -46,7 +51,7 @@ impl App {
         .into_iter()
         .map(|l| format!(" {l}"))
         .collect();
-        let max = super::layout::max_status_lines(self.height) as usize;
+        let max = super::layout::max_status_lines(self.screen.height) as usize;
         if lines.len() > max {
             let rest = lines.split_off(max - 1).concat();
             let room = if max == 1 {
@@ -61,7 +66,7 @@ impl App {
 
     /// Lines of the status area (the save gauge takes one).
     pub fn status_height(&self) -> u16 {
-        if self.save.is_some() {
+        if self.screen.save.is_some() {
             1
         } else {
             self.status_lines().len() as u16
@@ -91,7 +96,9 @@ impl App {
     /// How far the preview can scroll: its last line at the bottom of the
     /// pane at most.
     pub fn preview_max_scroll(&self) -> u16 {
-        let Some(p) = &self.preview else { return 0 };
+        let Some(p) = &self.screen.preview else {
+            return 0;
+        };
         let area = self.preview_text_area();
         let lines = pager::lines(self, p, area.width as usize).len();
         lines
@@ -102,23 +109,24 @@ impl App {
     /// Moves `offset` so that the selected row is visible.
     pub fn scroll_into_view(&mut self) {
         let rows = self.list_rows();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + rows {
-            self.offset = self.selected + 1 - rows;
+        if self.list.selected < self.list.offset {
+            self.list.offset = self.list.selected;
+        } else if self.list.selected >= self.list.offset + rows {
+            self.list.offset = self.list.selected + 1 - rows;
         }
-        let max_offset = self.view.len().saturating_sub(rows);
-        self.offset = self.offset.min(max_offset);
+        let max_offset = self.list.view.len().saturating_sub(rows);
+        self.list.offset = self.list.offset.min(max_offset);
     }
 
     /// Message numbers on screen that have no headers yet.
     pub fn visible_without_headers(&self) -> Vec<u32> {
         let rows = self.list_rows();
-        self.view
+        self.list
+            .view
             .iter()
-            .skip(self.offset)
+            .skip(self.list.offset)
             .take(rows)
-            .map(|&i| &self.rows[i])
+            .map(|&i| &self.list.rows[i])
             .filter(|r| r.summary.is_none() && r.header_error.is_none())
             .map(|r| r.number)
             .collect()

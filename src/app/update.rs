@@ -5,31 +5,31 @@
 
 use crossterm::event::KeyEventKind;
 
-use super::{App, Conn, Effect, Msg, Overlay, PreviewContent, PreviewState, StatusKind};
+use super::{App, Effect, Link, Msg, Overlay, PreviewContent, PreviewState, StatusKind};
 use crate::worker::Request;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Resize(w, h) => {
-            app.width = w;
-            app.height = h;
-            app.report = report_lines(app);
+            app.screen.width = w;
+            app.screen.height = h;
+            app.screen.report = report_lines(app);
             let max = app.preview_max_scroll();
-            if let Some(p) = &mut app.preview {
+            if let Some(p) = &mut app.screen.preview {
                 p.scroll = p.scroll.min(max);
             }
             app.scroll_into_view();
             prioritize(app, &mut fx);
         }
-        Msg::Scroll(delta) => match app.overlay {
+        Msg::Scroll(delta) => match app.screen.overlay {
             Some(Overlay::Transcript { scroll }) => {
-                app.overlay = Some(Overlay::Transcript {
+                app.screen.overlay = Some(Overlay::Transcript {
                     scroll: scroll.saturating_add_signed(delta as isize),
                 });
             }
             Some(Overlay::Help { .. }) | Some(Overlay::Report { .. }) => {}
-            None if app.dialog.is_none() => move_by(app, delta as isize, &mut fx),
+            None if app.screen.dialog.is_none() => move_by(app, delta as isize, &mut fx),
             None => {}
         },
         Msg::Key(key) => {
@@ -47,10 +47,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 }
 
 pub(super) fn quit(app: &mut App, fx: &mut Vec<Effect>) {
-    if let Some(s) = &app.save {
+    if let Some(s) = &app.screen.save {
         fx.push(Effect::Cancel(s.cancel.clone()));
     }
-    app.quitting = true;
+    app.lifecycle.quitting = true;
     app.status(
         StatusKind::Info,
         "closing the connection (nothing is deleted)…",
@@ -59,26 +59,26 @@ pub(super) fn quit(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 pub(super) fn move_to(app: &mut App, pos: usize, fx: &mut Vec<Effect>) {
-    if app.view.is_empty() {
+    if app.list.view.is_empty() {
         return;
     }
-    let before = app.selected;
-    app.selected = pos.min(app.view.len() - 1);
+    let before = app.list.selected;
+    app.list.selected = pos.min(app.list.view.len() - 1);
     app.scroll_into_view();
-    if app.selected != before {
+    if app.list.selected != before {
         follow_preview(app, fx);
     }
     prioritize(app, fx);
 }
 
 pub(super) fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
-    let pos = app.selected.saturating_add_signed(delta);
+    let pos = app.list.selected.saturating_add_signed(delta);
     move_to(app, pos, fx);
 }
 
 /// Headers for the rows on screen first.
 pub(super) fn prioritize(app: &App, fx: &mut Vec<Effect>) {
-    if app.headers_done >= app.rows.len() || app.conn != Conn::Ready {
+    if app.list.headers_done >= app.list.rows.len() || app.link != Link::Ready {
         return;
     }
     let wanted = app.visible_without_headers();
@@ -92,7 +92,7 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
         return;
     };
     let id = app.id();
-    app.preview = Some(PreviewState {
+    app.screen.preview = Some(PreviewState {
         id,
         key: row.key(),
         number: row.number,
@@ -103,8 +103,8 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
     app.scroll_into_view();
     fx.push(Effect::Pop(Request::Preview {
         id,
+        key: row.key(),
         number: row.number,
-        uidl: row.uidl.clone(),
         lines: app.setup.preview_lines,
         size: row.size,
     }));
@@ -113,7 +113,7 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
 /// The preview shows the selected row; moving asks for the new one, and
 /// the old reply will be dropped when it comes.
 pub(super) fn follow_preview(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(p) = &app.preview else { return };
+    let Some(p) = &app.screen.preview else { return };
     let raw = p.raw;
     if app.selected_row().is_some_and(|r| r.key() != p.key) {
         open_preview(app, raw, fx);
@@ -124,8 +124,8 @@ pub(super) fn follow_preview(app: &mut App, fx: &mut Vec<Effect>) {
 /// wrapped to its width. A word longer than the width (a long UIDL) is
 /// continued on the next line rather than cut off by the screen's edge.
 pub(super) fn report_lines(app: &App) -> Option<Vec<String>> {
-    let width = usize::from(app.width.saturating_sub(2)).max(1);
-    let text = match app.report_source.as_ref()? {
+    let width = usize::from(app.screen.width.saturating_sub(2)).max(1);
+    let text = match app.screen.report_source.as_ref()? {
         Ok(r) => crate::report::render_text(r, Some(width)),
         Err(failure) => failure.text.clone(),
     };

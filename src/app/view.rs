@@ -62,8 +62,11 @@ impl App {
     /// before it nearest first: whom to select when the selected message
     /// goes away (the next one that remains, else the one before).
     pub fn selection_candidates(&self) -> Vec<MsgKey> {
-        let key = |&i: &usize| self.rows[i].key();
-        let (before, after) = self.view.split_at(self.selected.min(self.view.len()));
+        let key = |&i: &usize| self.list.rows[i].key();
+        let (before, after) = self
+            .list
+            .view
+            .split_at(self.list.selected.min(self.list.view.len()));
         after
             .iter()
             .map(key)
@@ -73,11 +76,11 @@ impl App {
 
     /// Rebuilds `view`, selecting the first of `keep` that is shown.
     pub fn rebuild_view_keeping(&mut self, keep: &[MsgKey]) {
-        let needle = self.filter.to_lowercase();
-        let mut view: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| needle.is_empty() || matches_filter(&self.rows[i], &needle))
+        let needle = self.list.filter.to_lowercase();
+        let mut view: Vec<usize> = (0..self.list.rows.len())
+            .filter(|&i| needle.is_empty() || matches_filter(&self.list.rows[i], &needle))
             .collect();
-        let rows = &self.rows;
+        let rows = &self.list.rows;
         let text = |i: usize, f: fn(&Summary) -> &str| -> Option<String> {
             rows[i]
                 .summary
@@ -85,7 +88,7 @@ impl App {
                 .map(|s| f(s).to_lowercase())
                 .filter(|s| !s.is_empty())
         };
-        match self.sort {
+        match self.list.sort {
             SortKey::Number => view.sort_by_key(|&i| rows[i].number),
             SortKey::Size => view.sort_by_key(|&i| (rows[i].size, rows[i].number)),
             SortKey::Date => view.sort_by_key(|&i| {
@@ -101,23 +104,31 @@ impl App {
                 (t.is_none(), t, rows[i].number)
             }),
         }
-        if self.reverse {
+        if self.list.reverse {
             view.reverse();
         }
-        self.view = view;
-        let position = |k: &MsgKey| self.view.iter().position(|&i| self.rows[i].key() == *k);
+        self.list.view = view;
+        let position = |k: &MsgKey| {
+            self.list
+                .view
+                .iter()
+                .position(|&i| self.list.rows[i].key() == *k)
+        };
         let found = if keep.len() <= 1 {
             keep.first().and_then(position)
         } else {
             let shown: HashMap<MsgKey, usize> = self
+                .list
                 .view
                 .iter()
                 .enumerate()
-                .map(|(pos, &i)| (self.rows[i].key(), pos))
+                .map(|(pos, &i)| (self.list.rows[i].key(), pos))
                 .collect();
             keep.iter().find_map(|k| shown.get(k).copied())
         };
-        self.selected = found.unwrap_or(0).min(self.view.len().saturating_sub(1));
+        self.list.selected = found
+            .unwrap_or(0)
+            .min(self.list.view.len().saturating_sub(1));
         self.scroll_into_view();
     }
 }

@@ -118,7 +118,7 @@ pub fn render(frame: &mut Frame, app: &App, dialog: &Dialog, theme: &Theme) {
             vec![
                 Line::raw(format!(
                     "{} message(s) ({}) are marked for deletion.",
-                    app.marks.len(),
+                    app.marks.delete.len(),
                     human_size(app.marked_size())
                 )),
                 Line::raw(""),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::{App, Conn, Row};
+use crate::app::{App, Link, Row};
 use crate::util::{fit, human_size};
 
 /// The date cell of a message whose Date header is missing or invalid.
@@ -23,7 +23,7 @@ struct Columns {
 }
 
 fn columns(app: &App, width: usize) -> Columns {
-    let max = app.rows.iter().map(|r| r.number).max().unwrap_or(1);
+    let max = app.list.rows.iter().map(|r| r.number).max().unwrap_or(1);
     let number = max.to_string().len().max(3);
     let size = 7;
     // cursor + flags(2) + gaps between the columns.
@@ -51,8 +51,8 @@ fn columns(app: &App, width: usize) -> Columns {
 
 fn row_line<'a>(app: &App, row: &'a Row, c: &Columns, theme: &Theme, selected: bool) -> Line<'a> {
     let key = row.key();
-    let marked = app.marks.contains(&key);
-    let saved = app.saved.contains(&key);
+    let marked = app.marks.delete.contains(&key);
+    let saved = app.marks.saved.contains(&key);
     let flags = format!(
         "{}{}{}",
         if selected { '>' } else { ' ' },
@@ -110,15 +110,15 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     if area.height == 0 {
         return;
     }
-    if app.rows.is_empty() {
+    if app.list.rows.is_empty() {
         return render_empty(frame, app, area, theme);
     }
     let width = area.width as usize;
     let c = columns(app, width);
     // The usual convention: ▲ ascending (smallest first), ▼ descending.
-    let arrow = if app.reverse { "▼" } else { "▲" };
+    let arrow = if app.list.reverse { "▼" } else { "▲" };
     let sorted = |k: crate::app::SortKey, name: &str| {
-        if app.sort == k {
+        if app.list.sort == k {
             format!("{name}{arrow}")
         } else {
             name.to_string()
@@ -139,14 +139,27 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     header.push_str(&fit(&sorted(Subject, "Subject"), c.subject));
     let mut lines = vec![Line::styled(fit(&header, width), theme.header())];
     let rows = area.height.saturating_sub(1) as usize;
-    for (pos, &i) in app.view.iter().enumerate().skip(app.offset).take(rows) {
-        lines.push(row_line(app, &app.rows[i], &c, theme, pos == app.selected));
+    for (pos, &i) in app
+        .list
+        .view
+        .iter()
+        .enumerate()
+        .skip(app.list.offset)
+        .take(rows)
+    {
+        lines.push(row_line(
+            app,
+            &app.list.rows[i],
+            &c,
+            theme,
+            pos == app.list.selected,
+        ));
     }
-    if app.view.is_empty() {
+    if app.list.view.is_empty() {
         lines.push(Line::styled(
             format!(
                 "  no message matches \"{}\" (Esc clears the filter)",
-                app.filter
+                app.list.filter
             ),
             theme.dim(),
         ));
@@ -168,21 +181,21 @@ fn render_empty(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             crate::util::human_duration(d)
         ))
     };
-    match &app.conn {
-        Conn::Connecting { stage, done } => {
+    match &app.link {
+        Link::Connecting { stage, done } => {
             for (s, d) in done {
                 lines.push(stage_line(s.label(), *d));
             }
             lines.push(Line::raw(format!("… {}", stage.label())));
         }
-        Conn::Ready if app.listed => {
+        Link::Ready if app.list.listed => {
             lines.push(Line::styled("The mailbox is empty.", theme.dim()));
         }
-        Conn::Ready => {
+        Link::Ready => {
             lines.push(Line::raw("✓ logged in"));
             lines.push(Line::raw("… listing messages (LIST, UIDL)"));
         }
-        Conn::Failed(msg) | Conn::Disconnected(msg) => {
+        Link::Failed(msg) | Link::Disconnected(msg) => {
             lines.push(Line::styled(format!("✗ {msg}"), theme.error()));
             lines.push(Line::raw(""));
             lines.push(Line::from(vec![

@@ -15,22 +15,24 @@ use crate::app::{App, Overlay, layout};
 use theme::Theme;
 
 pub fn render(frame: &mut Frame, app: &App) {
-    let theme = Theme { color: app.color };
+    let theme = Theme {
+        color: app.screen.color,
+    };
     let size = frame.area();
     let a = layout::areas(
         size.width,
         size.height,
-        app.preview.is_some(),
+        app.screen.preview.is_some(),
         app.status_height(),
     );
     status::title(frame, app, a.title, &theme);
     list::render(frame, app, a.list, &theme);
-    if let Some(p) = &app.preview {
+    if let Some(p) = &app.screen.preview {
         preview::render(frame, app, p, a.preview, &theme);
     }
     status::status(frame, app, a.status, &theme);
     status::hints(frame, app, a.hints, &theme);
-    match app.overlay {
+    match app.screen.overlay {
         Some(Overlay::Help { scroll }) => overlay::help(frame, scroll, size, &theme),
         Some(Overlay::Transcript { scroll }) => {
             overlay::transcript(frame, app, scroll, size, &theme)
@@ -38,7 +40,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         Some(Overlay::Report { scroll }) => overlay::report(frame, app, scroll, size, &theme),
         None => {}
     }
-    if let Some(d) = &app.dialog {
+    if let Some(d) = &app.screen.dialog {
         dialog::render(frame, app, d, &theme);
     }
 }

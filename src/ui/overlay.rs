@@ -80,7 +80,7 @@ pub fn report(frame: &mut Frame, app: &App, scroll: usize, area: Rect, theme: &T
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let lines: Vec<Line> = match &app.report {
+    let lines: Vec<Line> = match &app.screen.report {
         None => vec![Line::styled("building the report…", theme.dim())],
         Some(text) => {
             let max = text.len().saturating_sub(inner.height as usize);

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use super::theme::Theme;
-use crate::app::{App, Conn, SaveState, StatusKind};
+use crate::app::{App, Link, SaveState, StatusKind};
 use crate::util::{fit, human_duration, human_size};
 
 /// Joins parts with ` · ` while they fit in `width`; parts are in order of
@@ -40,25 +40,25 @@ pub fn title(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
         .map(|i| i.server_label())
         .unwrap_or_else(|| app.setup.account.clone());
     let mut parts = vec![format!(" {server}")];
-    if app.listed || !app.rows.is_empty() {
+    if app.list.listed || !app.list.rows.is_empty() {
         parts.push(format!(
             "{} msgs, {}",
-            app.rows.len(),
+            app.list.rows.len(),
             human_size(app.total_size())
         ));
     }
-    if !app.marks.is_empty() {
+    if !app.marks.delete.is_empty() {
         parts.push(format!(
             "marked {}, {}",
-            app.marks.len(),
+            app.marks.delete.len(),
             human_size(app.marked_size())
         ));
     }
-    match (&app.conn, &app.session.info) {
-        (Conn::Ready, Some(info)) => parts.push(info.security_label().to_string()),
-        (Conn::Connecting { .. }, _) => parts.push("connecting…".into()),
-        (Conn::Failed(_), _) => parts.push("not connected".into()),
-        (Conn::Disconnected(_), _) => parts.push("disconnected".into()),
+    match (&app.link, &app.session.info) {
+        (Link::Ready, Some(info)) => parts.push(info.security_label().to_string()),
+        (Link::Connecting { .. }, _) => parts.push("connecting…".into()),
+        (Link::Failed(_), _) => parts.push("not connected".into()),
+        (Link::Disconnected(_), _) => parts.push("disconnected".into()),
         _ => {}
     }
     if let Some(l) = app.session.latency {
@@ -121,12 +121,12 @@ fn gauge_line(s: &SaveState, width: usize, theme: &Theme) -> Line<'static> {
 
 pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let width = area.width as usize;
-    if let Some(s) = &app.save {
+    if let Some(s) = &app.screen.save {
         frame.render_widget(Paragraph::new(gauge_line(s, width, theme)), area);
         return;
     }
     let right = app.headers_counter().unwrap_or_default();
-    let style = match &app.status {
+    let style = match &app.screen.status {
         Some((StatusKind::Error, _)) => theme.error(),
         Some((StatusKind::Success, _)) => theme.success(),
         Some((StatusKind::Info, _)) | None => theme.info(),
@@ -152,8 +152,8 @@ pub fn status(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
 
 pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let not_connected =
-        app.rows.is_empty() && matches!(app.conn, Conn::Failed(_) | Conn::Disconnected(_));
-    let pairs: &[(&str, &str)] = if app.filter_editing {
+        app.list.rows.is_empty() && matches!(app.link, Link::Failed(_) | Link::Disconnected(_));
+    let pairs: &[(&str, &str)] = if app.list.filter_editing {
         &[("Enter", "keep"), ("Esc", "clear")]
     } else if not_connected {
         &[
@@ -162,7 +162,7 @@ pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
             ("?", "help"),
             ("q", "quit"),
         ]
-    } else if app.preview.is_some() {
+    } else if app.screen.preview.is_some() {
         &[
             ("?", "help"),
             ("q", "close"),
@@ -188,20 +188,20 @@ pub fn hints(frame: &mut Frame, app: &App, area: Rect, theme: &Theme) {
     let width = area.width as usize;
     let mut used = 0;
     let mut spans = Vec::new();
-    if app.filter_editing || !app.filter.is_empty() {
+    if app.list.filter_editing || !app.list.filter.is_empty() {
         // What the filter searches (the status line says it in full), and
         // how many messages it lets through.
-        let label = if app.filter_editing {
+        let label = if app.list.filter_editing {
             " filter from/subject: "
         } else {
             " /"
         };
         let text = format!(
             "{}{}  {} of {} shown  ",
-            app.filter,
-            if app.filter_editing { "▏" } else { "" },
-            app.view.len(),
-            app.rows.len()
+            app.list.filter,
+            if app.list.filter_editing { "▏" } else { "" },
+            app.list.view.len(),
+            app.list.rows.len()
         );
         used += label.width() + text.width();
         spans.push(Span::styled(label, theme.key()));

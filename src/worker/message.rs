@@ -25,8 +25,8 @@ impl Actor {
     pub(super) async fn preview(
         &mut self,
         id: u64,
+        key: MsgKey,
         number: u32,
-        uidl: Option<String>,
         lines: u32,
         size: u64,
     ) {
@@ -42,7 +42,6 @@ impl Actor {
         {
             return;
         }
-        let key = MsgKey::new(number, uidl.as_deref());
         let result = self.top_preview(&key, lines, size).await;
         self.send(Event::Preview { id, number, result }).await;
     }
@@ -77,13 +76,12 @@ impl Actor {
     pub(super) async fn save(
         &mut self,
         id: u64,
-        number: u32,
-        uidl: Option<String>,
+        key: MsgKey,
         dest: PathBuf,
         collision: Collision,
         cancel: CancellationToken,
     ) {
-        let n = self.current_number(&MsgKey::new(number, uidl.as_deref()));
+        let n = self.current_number(&key);
         // The LIST size of the very message found above (by UIDL, or by
         // number on a server without UIDL).
         let list_size = n

@@ -50,15 +50,15 @@ pub enum Request {
     Prioritize(Vec<u32>),
     Preview {
         id: u64,
+        key: MsgKey,
+        /// The number in the listing the app has (echoed in the event).
         number: u32,
-        uidl: Option<String>,
         lines: u32,
         size: u64,
     },
     Save {
         id: u64,
-        number: u32,
-        uidl: Option<String>,
+        key: MsgKey,
         dest: PathBuf,
         collision: Collision,
         cancel: CancellationToken,

@@ -11,7 +11,7 @@ use popdoc::account::{Account, SecretSource};
 use popdoc::client::{CertCheck, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server};
 use popdoc::store::Collision;
-use popdoc::worker::{Event, Mark, Request, spawn};
+use popdoc::worker::{Event, Mark, MsgKey, Request, spawn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -267,8 +267,7 @@ async fn mailutils_marks_follow_uidls_across_sessions_and_renumbering() {
     let first = listed(&mut rx).await;
     tx.send(Request::Save {
         id: 1,
-        number: 3,
-        uidl: first[2].uidl.clone(),
+        key: MsgKey::new(3, first[2].uidl.as_deref()),
         dest: dir.path().join("three.eml"),
         collision: Collision::Number,
         cancel: CancellationToken::new(),

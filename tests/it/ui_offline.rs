@@ -20,7 +20,7 @@ fn key(c: char) -> Msg {
 }
 
 fn draw(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    let mut t = Terminal::new(TestBackend::new(app.screen.width, app.screen.height)).unwrap();
     t.draw(|f| popdoc::ui::render(f, app)).unwrap();
     let buf = t.backend().buffer();
     let mut out = String::new();
@@ -58,7 +58,7 @@ fn app(w: u16, h: u16) -> App {
         200,
         jiff::tz::TimeZone::UTC,
     );
-    a.color = false;
+    a.screen.color = false;
     update(&mut a, Msg::Resize(w, h));
     a
 }
@@ -194,7 +194,7 @@ fn save_progress() {
         for c in ['j', 'j', 's'] {
             update(&mut a, key(c));
         }
-        let id = a.save.as_ref().unwrap().id;
+        let id = a.screen.save.as_ref().unwrap().id;
         update(
             &mut a,
             Msg::Worker(Event::SaveProgress {
@@ -215,7 +215,7 @@ fn a_saved_files_whole_path_and_what_the_list_says() {
         for c in ['j', 'j', 's'] {
             update(&mut a, key(c));
         }
-        let id = a.save.as_ref().unwrap().id;
+        let id = a.screen.save.as_ref().unwrap().id;
         update(
             &mut a,
             Msg::Worker(Event::Saved {
@@ -235,7 +235,7 @@ fn a_saved_files_whole_path_and_what_the_list_says() {
     for c in ['j', 'j', 's'] {
         update(&mut a, key(c));
     }
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     update(
         &mut a,
         Msg::Worker(Event::Saved {

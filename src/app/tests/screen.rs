@@ -30,7 +30,7 @@ fn preview_with(a: &mut App, body_lines: usize, raw_header: &str) {
 }
 
 fn scroll(a: &App) -> u16 {
-    a.preview.as_ref().unwrap().scroll
+    a.screen.preview.as_ref().unwrap().scroll
 }
 
 #[test]
@@ -38,16 +38,19 @@ fn q_closes_the_preview_and_quits_from_the_list() {
     let mut a = app(5);
     send(&mut a, [code(KeyCode::Enter)]);
     let fx = send(&mut a, [key('q')]);
-    assert!(a.preview.is_none(), "q closed the preview");
-    assert!(!a.quitting && requests(&fx).is_empty(), "and did not quit");
+    assert!(a.screen.preview.is_none(), "q closed the preview");
+    assert!(
+        !a.lifecycle.quitting && requests(&fx).is_empty(),
+        "and did not quit"
+    );
     let fx = send(&mut a, [key('q')]);
-    assert!(a.quitting && matches!(requests(&fx)[..], [Request::Shutdown]));
+    assert!(a.lifecycle.quitting && matches!(requests(&fx)[..], [Request::Shutdown]));
 
     // Ctrl-c quits even with the preview open.
     let mut b = app(5);
     send(&mut b, [code(KeyCode::Enter)]);
     let fx = send(&mut b, [ctrl_c()]);
-    assert!(b.quitting && matches!(requests(&fx)[..], [Request::Shutdown]));
+    assert!(b.lifecycle.quitting && matches!(requests(&fx)[..], [Request::Shutdown]));
 }
 
 #[test]
@@ -66,7 +69,7 @@ fn the_preview_stops_at_its_end() {
     let mut a = app(5);
     preview_with(&mut a, 100, "From: a@example.org");
     let area = a.preview_text_area();
-    let p = a.preview.clone().unwrap();
+    let p = a.screen.preview.clone().unwrap();
     let total = pager::lines(&a, &p, area.width as usize).len();
     let end = (total - area.height as usize) as u16;
     assert!(end > 50, "{total} lines, {} shown", area.height);
@@ -93,7 +96,7 @@ fn wrapped_header_lines_are_indented() {
     );
     preview_with(&mut a, 2, &received);
     send(&mut a, [key('H')]);
-    let p = a.preview.clone().unwrap();
+    let p = a.screen.preview.clone().unwrap();
     assert!(p.raw);
     let lines: Vec<String> = pager::lines(&a, &p, 40)
         .into_iter()
@@ -178,9 +181,10 @@ fn after_a_commit_the_selection_stays_on_the_same_message() {
     let mut a = app(10);
     send(&mut a, [key('o'), key('O'), key('g'), key('j'), key('j')]);
     let before: Vec<String> = a
+        .list
         .view
         .iter()
-        .map(|&i| a.rows[i].key().to_string())
+        .map(|&i| a.list.rows[i].key().to_string())
         .collect();
     let chosen = before[2].clone();
     let next = before[3].clone();
@@ -194,24 +198,24 @@ fn sorting_says_which_way_and_reversing_back_says_so_too() {
     let mut a = app(10);
     send(&mut a, [key('o')]);
     assert_eq!(
-        a.status.as_ref().unwrap().1,
+        a.screen.status.as_ref().unwrap().1,
         "sorted by size, smallest first (O reverses)"
     );
     send(&mut a, [key('O')]);
     assert_eq!(
-        a.status.as_ref().unwrap().1,
+        a.screen.status.as_ref().unwrap().1,
         "sorted by size, largest first (O reverses)"
     );
     send(&mut a, [key('O')]);
-    assert!(!a.reverse);
+    assert!(!a.list.reverse);
     assert_eq!(
-        a.status.as_ref().unwrap().1,
+        a.screen.status.as_ref().unwrap().1,
         "sorted by size, smallest first (O reverses)",
         "no word of a reversal once it is undone"
     );
     send(&mut a, [key('o'), key('O')]);
     assert_eq!(
-        a.status.as_ref().unwrap().1,
+        a.screen.status.as_ref().unwrap().1,
         "sorted by date, newest first (O reverses)"
     );
 }
@@ -220,10 +224,10 @@ fn sorting_says_which_way_and_reversing_back_says_so_too() {
 fn the_filter_searches_from_and_subject_and_whole_uidls_only() {
     let mut a = app(4);
     // Message 2's UIDL is a file name that holds a word; 3's subject has it.
-    a.rows[1].uidl = Some("1700000000.printer-queue.host".into());
-    a.rows[2].summary.as_mut().unwrap().subject = "Printer upstairs jamming".into();
+    a.list.rows[1].uidl = Some("1700000000.printer-queue.host".into());
+    a.list.rows[2].summary.as_mut().unwrap().subject = "Printer upstairs jamming".into();
     send(&mut a, [key('/')]);
-    let text = &a.status.as_ref().unwrap().1;
+    let text = &a.screen.status.as_ref().unwrap().1;
     assert!(
         text.contains("From and Subject") && text.contains("whole UIDL"),
         "the filter says what it searches: {text}"
@@ -231,16 +235,16 @@ fn the_filter_searches_from_and_subject_and_whole_uidls_only() {
     for c in "printer".chars() {
         send(&mut a, [key(c)]);
     }
-    let shown: Vec<u32> = a.view.iter().map(|&i| a.rows[i].number).collect();
+    let shown: Vec<u32> = a.list.view.iter().map(|&i| a.list.rows[i].number).collect();
     assert_eq!(shown, [3], "not through a UIDL");
     send(&mut a, [code(KeyCode::Esc), key('/')]);
     for c in "1700000000.printer-queue.host".chars() {
         send(&mut a, [key(c)]);
     }
-    let shown: Vec<u32> = a.view.iter().map(|&i| a.rows[i].number).collect();
+    let shown: Vec<u32> = a.list.view.iter().map(|&i| a.list.rows[i].number).collect();
     assert_eq!(shown, [2], "a whole UIDL, pasted, finds its message");
     send(&mut a, [code(KeyCode::Esc), key('/'), key('#'), key('4')]);
-    let shown: Vec<u32> = a.view.iter().map(|&i| a.rows[i].number).collect();
+    let shown: Vec<u32> = a.list.view.iter().map(|&i| a.list.rows[i].number).collect();
     assert_eq!(shown, [4]);
 }
 
@@ -248,7 +252,7 @@ fn the_filter_searches_from_and_subject_and_whole_uidls_only() {
 fn a_saved_files_path_is_shown_first_and_whole() {
     let mut a = app(40);
     send(&mut a, [key('G'), key('s')]);
-    let id = a.save.as_ref().unwrap().id;
+    let id = a.screen.save.as_ref().unwrap().id;
     let path = format!(
         "/home/sam/Downloads/popdoc/2026-11-03_Edward-Hollis_{}_0000002a-2.eml",
         "Signed-contracts-scanned-48-pages-sorry-its-a-big-one"
@@ -266,7 +270,7 @@ fn a_saved_files_path_is_shown_first_and_whole() {
             cancelled: false,
         }),
     );
-    let text = &a.status.as_ref().unwrap().1;
+    let text = &a.screen.status.as_ref().unwrap().1;
     assert!(text.starts_with(&format!("saved to {path} ")), "{text}");
     let lines = a.status_lines();
     assert!(lines.len() > 1 && a.status_height() as usize == lines.len());
@@ -277,7 +281,7 @@ fn a_saved_files_path_is_shown_first_and_whole() {
         "the whole path is on screen: {lines:?}"
     );
     assert!(
-        a.selected >= a.offset && a.selected < a.offset + a.list_rows(),
+        a.list.selected >= a.list.offset && a.list.selected < a.list.offset + a.list_rows(),
         "the list made room and the selection is still shown"
     );
 }
@@ -293,7 +297,7 @@ fn a_failed_session_ends_with_an_error() {
         ))),
     );
     send(&mut a, [key('q')]);
-    assert!(a.quitting);
+    assert!(a.lifecycle.quitting);
     let e = a.outcome().unwrap_err();
     assert!(e.contains("connection refused"), "{e}");
     let mut b = app(3);

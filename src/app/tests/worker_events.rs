@@ -17,8 +17,15 @@ fn after_a_commit_the_app_follows_what_the_worker_says() {
             quit: "+OK".into(),
         })),
     );
-    assert_eq!(a.conn, Conn::Ready, "no reconnect is assumed");
+    assert_eq!(a.link, Link::Ready, "no reconnect is assumed");
     update(&mut a, Msg::Worker(Event::Connecting));
-    assert!(matches!(a.conn, Conn::Connecting { .. }));
-    assert!(a.status.as_ref().unwrap().1.contains("deleted 1 messages"));
+    assert!(matches!(a.link, Link::Connecting { .. }));
+    assert!(
+        a.screen
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("deleted 1 messages")
+    );
 }
