@@ -125,17 +125,24 @@ pub(super) fn filter_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     prioritize(app, fx);
 }
 
-pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
+/// When this session's transcript clock started (UTC), and the same as
+/// digits and dashes for a file name.
+fn session_start(app: &App) -> (String, String) {
     let started = app
         .session
         .info
         .as_ref()
         .map(|i| i.started_utc.clone())
         .unwrap_or_default();
-    let stamp: String = started
+    let stamp = started
         .chars()
         .map(|c| if c.is_ascii_digit() { c } else { '-' })
         .collect();
+    (started, stamp)
+}
+
+pub(super) fn write_transcript(app: &mut App, fx: &mut Vec<Effect>) {
+    let (started, stamp) = session_start(app);
     let path = app
         .setup
         .save_dir
@@ -156,15 +163,7 @@ fn write_report(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(lines) = &app.screen.report else {
         return;
     };
-    let stamp: String = app
-        .session
-        .info
-        .as_ref()
-        .map(|i| i.started_utc.clone())
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_ascii_digit() { c } else { '-' })
-        .collect();
+    let (_, stamp) = session_start(app);
     let path = app
         .setup
         .save_dir

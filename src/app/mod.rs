@@ -144,7 +144,7 @@ pub enum Dialog {
         /// How many DELE were accepted (the worker keeps which, until
         /// `CommitAccepted` or `Reset`).
         accepted: usize,
-        refused: Vec<(Mark, String)>,
+        refused: Vec<(Mark, Failure)>,
     },
     /// Quit with marks pending.
     Quit,

@@ -30,7 +30,10 @@ impl Actor {
                     self.dele_sent = true;
                     accepted.push(Mark { number: n, ..mark });
                 }
-                Err(Error::Refused { status, .. }) => refused.push((mark, status.to_string())),
+                Err(e @ Error::Refused { .. }) => {
+                    let why = e.status().map(ToString::to_string).unwrap_or_default();
+                    refused.push((mark, Failure::told(&e, why)));
+                }
                 Err(e) => {
                     self.after_error(&e).await;
                     self.send(Event::Notice(Failure::told(

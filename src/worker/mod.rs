@@ -124,7 +124,7 @@ pub enum Event {
     /// Some DELE were refused; nothing is committed until the user says.
     CommitRefused {
         accepted: Vec<Mark>,
-        refused: Vec<(Mark, String)>,
+        refused: Vec<(Mark, Failure)>,
         gone: Vec<Mark>,
     },
     /// RSET done: no message is marked on the server.

@@ -320,7 +320,13 @@ fn commit_dialog() {
             &mut a,
             Msg::Worker(Event::CommitRefused {
                 accepted: vec![mark(1)],
-                refused: vec![(mark(2), "-ERR [SYS/TEMP] message is being delivered".into())],
+                refused: vec![(
+                    mark(2),
+                    popdoc::worker::Failure::new(
+                        popdoc::worker::FailureKind::Refused,
+                        "-ERR [SYS/TEMP] message is being delivered",
+                    ),
+                )],
                 gone: vec![],
             }),
         );

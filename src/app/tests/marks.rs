@@ -238,7 +238,7 @@ fn a_refused_dele_asks_again() {
             number: 2,
             uidl: Some("uid2".into()),
         },
-        "-ERR locked".to_string(),
+        Failure::new(FailureKind::Refused, "-ERR locked"),
     )];
     update(
         &mut a,

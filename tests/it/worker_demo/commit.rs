@@ -85,7 +85,7 @@ async fn a_refused_dele_commits_nothing_until_asked() {
     .await;
     assert_eq!(accepted.len(), 1);
     assert_eq!(refused.len(), 1);
-    assert!(refused[0].1.starts_with("-ERR"));
+    assert!(refused[0].1.text.starts_with("-ERR"));
     assert_eq!(mailbox.len(), 4, "nothing deleted yet");
     tx.send(Request::Reset).await.unwrap();
     until(&mut rx, "the reset", |e| {
