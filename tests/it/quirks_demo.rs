@@ -2,13 +2,14 @@
 //! `Faults::mailutils`), and popdoc coping with them: the command-line
 //! twins and the worker the TUI uses list, save and commit correctly.
 
+use crate::support::actor::{self, listed, until};
 use crate::support::demo;
 use std::time::{Duration, Instant};
 
 use crate::support::cli::{Run, popdoc};
 use crate::support::report::{json, text};
-use popdoc::account::{Account, SecretSource};
-use popdoc::client::{CertCheck, LoginMethod, Security};
+use popdoc::account::Account;
+use popdoc::client::Security;
 use popdoc::demo::{Faults, Mailbox, Server};
 use popdoc::store::Collision;
 use popdoc::worker::{Event, Mark, MsgKey, Request, spawn};
@@ -41,48 +42,14 @@ fn url(s: &Server) -> String {
 }
 
 fn account(s: &Server) -> Account {
-    Account {
-        label: "quirks".into(),
-        host: "127.0.0.1".into(),
-        port: s.port(),
-        user: "q".into(),
-        security: Security::Plaintext,
-        cert: CertCheck::System,
-        login: LoginMethod::Auto,
-        secret: SecretSource::Fixed(PASSWORD.into()),
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        save_dir: None,
-        preview_lines: 10,
-        keepalive: None,
-        plaintext_by: None,
-    }
-}
-
-async fn until<T>(
-    rx: &mut mpsc::Receiver<Event>,
-    what: &str,
-    mut pick: impl FnMut(Event) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let e = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .unwrap_or_else(|| panic!("worker ended while waiting for {what}"));
-        if let Some(t) = pick(e) {
-            return t;
-        }
-    }
-}
-
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
-    until(rx, "the listing", |e| match e {
-        Event::Listing(l) => Some(l),
-        Event::Failed(f) => panic!("{f}"),
-        _ => None,
-    })
-    .await
+    actor::account(
+        "quirks",
+        s.port(),
+        "q",
+        PASSWORD,
+        Security::Plaintext,
+        Duration::from_secs(5),
+    )
 }
 
 /// Commits `marks` in a session of its own and leaves.

@@ -12,14 +12,15 @@
 //! differs from the generated message only by the header lines Mailutils
 //! adds.
 
+use crate::support::actor::{self, listed, until};
 use std::time::Duration;
 
 use crate::support::cli::{Run, popdoc};
 use crate::support::mailgen::{self, GenMessage};
 use crate::support::mailutils::{DOMAIN, Mailutils, MuUser};
 use crate::support::report::json;
-use popdoc::account::{Account, SecretSource};
-use popdoc::client::{CertCheck, LoginMethod, Security};
+use popdoc::account::Account;
+use popdoc::client::{CertCheck, Security};
 use popdoc::worker::{Event, Mark, Request, spawn};
 use tokio::sync::mpsc;
 
@@ -220,47 +221,16 @@ async fn save_is_exactly_what_pop3d_sent() {
 
 fn account(m: &Mailutils, u: &MuUser) -> Account {
     Account {
-        label: "mailutils".into(),
-        host: "127.0.0.1".into(),
-        port: m.port(),
-        user: format!("{}@{DOMAIN}", u.name),
-        security: Security::Implicit,
         cert: CertCheck::ExtraCa(m.ca_file()),
-        login: LoginMethod::Auto,
-        secret: SecretSource::Fixed(u.password.clone().into()),
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(10),
-        save_dir: None,
-        preview_lines: 10,
-        keepalive: None,
-        plaintext_by: None,
+        ..actor::account(
+            "mailutils",
+            m.port(),
+            &format!("{}@{DOMAIN}", u.name),
+            &u.password,
+            Security::Implicit,
+            Duration::from_secs(10),
+        )
     }
-}
-
-async fn until<T>(
-    rx: &mut mpsc::Receiver<Event>,
-    what: &str,
-    mut pick: impl FnMut(Event) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let e = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .unwrap_or_else(|| panic!("worker ended while waiting for {what}"));
-        if let Some(t) = pick(e) {
-            return t;
-        }
-    }
-}
-
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
-    until(rx, "the listing", |e| match e {
-        Event::Listing(l) => Some(l),
-        Event::Failed(f) => panic!("{f}"),
-        _ => None,
-    })
-    .await
 }
 
 async fn leave(tx: mpsc::Sender<Request>, mut rx: mpsc::Receiver<Event>) {

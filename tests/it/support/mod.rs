@@ -7,6 +7,7 @@
 //! server says so (or fails, when required).
 //! Nothing here talks to anything but 127.0.0.1 or touches the system's mail setup.
 
+pub mod actor;
 pub mod certs;
 pub mod cli;
 pub mod common;

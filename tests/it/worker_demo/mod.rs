@@ -5,12 +5,13 @@
 //! `save.rs` saves, previews and the report, `app_loop.rs` a real `App`
 //! driven by the worker's events.
 
+use crate::support::actor::{self, listed, until};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use popdoc::account::{Account, SecretSource};
+use popdoc::account::Account;
 use popdoc::app::{App, Effect, Msg, update};
-use popdoc::client::{CertCheck, Connection, Credentials, LoginMethod, Security};
+use popdoc::client::{Connection, Credentials, LoginMethod, Security};
 use popdoc::demo::{Faults, Mailbox, Server, ServerConfig};
 use popdoc::report::Step;
 use popdoc::store::Collision;
@@ -37,48 +38,14 @@ async fn server(dir: &std::path::Path, n: usize, faults: Faults) -> (Server, Mai
 }
 
 fn account(port: u16) -> Account {
-    Account {
-        label: "test".into(),
-        host: "127.0.0.1".into(),
+    actor::account(
+        "test",
         port,
-        user: "u".into(),
-        security: Security::Plaintext,
-        cert: CertCheck::System,
-        login: LoginMethod::Auto,
-        secret: SecretSource::Fixed("p".into()),
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        save_dir: None,
-        preview_lines: 10,
-        keepalive: None,
-        plaintext_by: None,
-    }
-}
-
-/// Waits for the first event `pick` accepts, dropping the others.
-async fn until<T>(
-    rx: &mut mpsc::Receiver<Event>,
-    what: &str,
-    mut pick: impl FnMut(Event) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let e = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .unwrap_or_else(|| panic!("worker ended while waiting for {what}"));
-        if let Some(t) = pick(e) {
-            return t;
-        }
-    }
-}
-
-async fn listed(rx: &mut mpsc::Receiver<Event>) -> Vec<popdoc::client::ops::Listing> {
-    until(rx, "the listing", |e| match e {
-        Event::Listing(l) => Some(l),
-        _ => None,
-    })
-    .await
+        "u",
+        "p",
+        Security::Plaintext,
+        Duration::from_secs(5),
+    )
 }
 
 mod app_loop;
