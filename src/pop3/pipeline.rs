@@ -28,23 +28,35 @@
 //!   marks); [`Pipeline::front_mut`] reaches the front one and `Done` hands
 //!   it back.
 //!
+//! - **Sizing.** [`ReplyMean`] estimates the next reply of a run of
+//!   similar commands from those measured; [`link_window`] turns measured
+//!   replies into a window that keeps the link busy and bounds what a
+//!   user's request waits for (the caller has the clock and the samples).
+//!
 //! A protocol fault (an error from the [`Reader`], a SASL continuation
 //! outside AUTH) leaves the connection out of step: the caller must stop.
 //!
 //! No sockets, no tokio, no clocks: time is the caller's business.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use super::command::{Command, InvalidCommand};
 use super::reader::{Expect, ProtocolError, ReadEvent, Reader};
 use super::reply::Status;
 
 /// Expected reply bytes in flight with PIPELINING: bounded by bytes, not
-/// by a small command count: 512 `TOP n 0` at the 8 KiB each assumes.
+/// by a small command count. Also the cap of [`link_window`].
 pub const DEFAULT_WINDOW_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Most commands in flight at once, whatever their expected size.
-pub const MAX_IN_FLIGHT: usize = 1024;
+/// Most commands in flight at once, whatever their expected size: the
+/// whole [`DEFAULT_WINDOW_BYTES`] of `TOP n 0` at [`ReplyMean::FLOOR`]
+/// each, so that the byte bound, not the count, limits a header load.
+pub const MAX_IN_FLIGHT: usize = (DEFAULT_WINDOW_BYTES / ReplyMean::FLOOR) as usize;
+
+/// The least window [`link_window`] gives: what a request of the user may
+/// have to wait for on a slow link (expected reply bytes in flight).
+pub const USER_WAIT_BYTES: u64 = 256 * 1024;
 
 /// How many commands may be in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,4 +336,87 @@ impl<T> Pipeline<T> {
             tag: slot.tag,
         }
     }
+}
+
+/// The expected size of the next reply in a run of similar commands (the
+/// `TOP n 0` of a header load): the mean of the replies measured so far,
+/// [`ReplyMean::INITIAL`] before the first, never below
+/// [`ReplyMean::FLOOR`] (a status line and a few headers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplyMean {
+    bytes: u64,
+    replies: u64,
+}
+
+impl ReplyMean {
+    /// The guess before any reply was measured.
+    pub const INITIAL: u64 = 2 * 1024;
+    /// The least a reply is expected to weigh.
+    pub const FLOOR: u64 = 512;
+
+    /// One more reply of `bytes`.
+    pub fn record(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.replies += 1;
+    }
+
+    /// The expected size of the next reply.
+    pub fn estimate(&self) -> u64 {
+        match self.bytes.checked_div(self.replies) {
+            Some(mean) => mean.max(Self::FLOOR),
+            None => Self::INITIAL,
+        }
+    }
+}
+
+/// What one completed reply measured, in the caller's time (any origin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplySample {
+    /// When the command's line was written.
+    pub sent: Duration,
+    /// When the reply's first byte arrived.
+    pub first_byte: Duration,
+    /// When the reply was complete.
+    pub done: Duration,
+    /// Bytes of the reply.
+    pub bytes: u64,
+}
+
+/// A window that keeps the link busy without making a user wait long:
+/// twice the bytes the link delivered per round trip (the measured rate
+/// times the shortest round trip in `samples`), at least
+/// [`USER_WAIT_BYTES`] and at most [`DEFAULT_WINDOW_BYTES`].
+///
+/// `samples` are replies in the order they completed. A reply's transfer
+/// time runs from its first byte, or from the previous reply's end when
+/// it was already in flight then (pipelined replies follow each other,
+/// so the server's time counts too: it is the rate replies come at).
+/// When no time passed at all, the link is faster than can be measured
+/// and the cap is used. Without any sample, nothing is known:
+/// [`USER_WAIT_BYTES`].
+pub fn link_window(samples: &[ReplySample]) -> u64 {
+    let Some(rtt) = samples
+        .iter()
+        .map(|s| s.first_byte.saturating_sub(s.sent))
+        .min()
+    else {
+        return USER_WAIT_BYTES;
+    };
+    let mut busy = Duration::ZERO;
+    let mut bytes: u64 = 0;
+    let mut prev_done: Option<Duration> = None;
+    for s in samples {
+        let start = match prev_done {
+            Some(p) if s.sent <= p => p,
+            _ => s.first_byte,
+        };
+        busy += s.done.saturating_sub(start);
+        bytes = bytes.saturating_add(s.bytes);
+        prev_done = Some(s.done);
+    }
+    if busy.is_zero() {
+        return DEFAULT_WINDOW_BYTES;
+    }
+    let per_rtt = bytes as f64 * rtt.as_secs_f64() / busy.as_secs_f64();
+    ((2.0 * per_rtt) as u64).clamp(USER_WAIT_BYTES, DEFAULT_WINDOW_BYTES)
 }

@@ -3,7 +3,12 @@
 //! order in which replies complete.
 
 use super::command::Command;
-use super::pipeline::{Arrival, Completed, DEFAULT_WINDOW_BYTES, MAX_IN_FLIGHT, Pipeline, Window};
+use std::time::Duration;
+
+use super::pipeline::{
+    Arrival, Completed, DEFAULT_WINDOW_BYTES, MAX_IN_FLIGHT, Pipeline, ReplyMean, ReplySample,
+    USER_WAIT_BYTES, Window, link_window,
+};
 use super::reader::Reader;
 use super::reply::{RespCode, Status};
 
@@ -313,4 +318,85 @@ fn protocol_faults_are_errors() {
     p.feed(b"HELLO\r\n");
     assert!(p.next_arrival().is_err());
     assert!(p.next_arrival().is_err(), "a failed pipeline stays failed");
+}
+
+#[test]
+fn a_full_window_of_small_headers_is_not_cut_by_the_command_count() {
+    // Header replies at the floor size: the byte bound is what stops them.
+    let mut p: Pipeline<usize> = Pipeline::new(Reader::new(), Window::Bytes(DEFAULT_WINDOW_BYTES));
+    let mut n = 0;
+    while p.admits(ReplyMean::FLOOR) {
+        p.push(&top(1, 8192), ReplyMean::FLOOR, false, n).unwrap();
+        n += 1;
+    }
+    assert_eq!(n as u64, DEFAULT_WINDOW_BYTES / ReplyMean::FLOOR);
+    assert!(n >= 5000, "5,000 headers go out in one flight: {n}");
+}
+
+#[test]
+fn the_expected_reply_is_the_measured_mean_with_a_floor() {
+    let mut m = ReplyMean::default();
+    assert_eq!(m.estimate(), ReplyMean::INITIAL);
+    m.record(3000);
+    m.record(1000);
+    assert_eq!(m.estimate(), 2000);
+    m.record(20);
+    assert_eq!(m.estimate(), 1340);
+    let mut tiny = ReplyMean::default();
+    tiny.record(40);
+    assert_eq!(tiny.estimate(), ReplyMean::FLOOR);
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `n` pipelined replies of `bytes`, all sent at 0, the first byte after
+/// `rtt`, then one every `gap`.
+fn pipelined(n: u64, bytes: u64, rtt: u64, gap: u64) -> Vec<ReplySample> {
+    (0..n)
+        .map(|i| ReplySample {
+            sent: ms(0),
+            first_byte: ms(rtt + i * gap),
+            done: ms(rtt + (i + 1) * gap),
+            bytes,
+        })
+        .collect()
+}
+
+#[test]
+fn the_window_is_twice_what_the_link_delivers_per_round_trip() {
+    // 100 ms round trip, 1 KB every millisecond (1 MB/s): 100 KB per
+    // round trip, so 200 KB, raised to the least window.
+    assert_eq!(link_window(&pipelined(500, 1000, 100, 1)), USER_WAIT_BYTES);
+    // 10 KB every millisecond: 1 MB per round trip, 2 MB in flight.
+    assert_eq!(link_window(&pipelined(500, 10_000, 100, 1)), 2_000_000);
+    // 100 KB per millisecond: capped.
+    assert_eq!(
+        link_window(&pipelined(500, 100_000, 100, 1)),
+        DEFAULT_WINDOW_BYTES
+    );
+}
+
+#[test]
+fn the_window_falls_back_when_nothing_could_be_timed() {
+    assert_eq!(link_window(&[]), USER_WAIT_BYTES, "nothing known");
+    // Everything arrived at once: faster than measurable.
+    assert_eq!(
+        link_window(&pipelined(10, 1000, 100, 0)),
+        DEFAULT_WINDOW_BYTES
+    );
+}
+
+#[test]
+fn a_pause_between_commands_is_not_counted_as_transfer_time() {
+    // Two replies one at a time, a second apart: each took 1 ms to arrive
+    // after its first byte; the idle second between them is not the link's.
+    let one = |at: u64| ReplySample {
+        sent: ms(at),
+        first_byte: ms(at + 100),
+        done: ms(at + 101),
+        bytes: 10_000,
+    };
+    assert_eq!(link_window(&[one(0), one(1000)]), 2_000_000);
 }
