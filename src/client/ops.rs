@@ -2,7 +2,8 @@
 //! TOP for many messages (pipelined when allowed), RETR streamed into a
 //! writer, DELE, RSET, NOOP and QUIT.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use tokio::io::AsyncWrite;
 use tokio_util::sync::CancellationToken;
@@ -10,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 use super::conn::Connection;
 use super::engine::CommandOutcome;
 use super::error::Error;
+use crate::pop3::pipeline::{ReplyMean, ReplySample, link_window};
 use crate::pop3::reply::{Malformed, parse_scan_listing, parse_stat, parse_uid_listing};
 use crate::pop3::{Command, Status};
 
 /// Header blocks larger than this are refused (a clear error, not a crash).
 pub const HEADER_LIMIT: usize = 1024 * 1024;
-/// What a `TOP n 0` reply is assumed to weigh, for the pipelining window.
-const TOP_ESTIMATE: u64 = 8 * 1024;
+/// How many of the latest timed replies [`Connection::measured_window`] uses.
+const MEASURED_REPLIES: usize = 1024;
 
 /// One message on the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,23 +115,79 @@ impl Connection {
         limit: usize,
         each: &mut (dyn FnMut(u32, Result<Vec<u8>, Error>) + Send),
     ) -> Result<(), Error> {
-        let estimate = if lines == 0 {
-            TOP_ESTIMATE
-        } else {
-            TOP_ESTIMATE + u64::from(lines) * 80
-        };
-        let mut cmds = numbers.iter().map(|&msg| {
+        self.top_stream(&mut numbers.iter().copied(), lines, limit, each)
+            .await
+    }
+
+    /// `TOP n lines` for each number `numbers` yields, in one flight: the
+    /// next number is pulled only when the window has room for it (so an
+    /// iterator that reads a queue sees the queue as it is then), and the
+    /// flight ends when the iterator does and the replies in flight are
+    /// in. Each command is expected to bring the mean size of the replies
+    /// measured so far in this flight ([`ReplyMean`]). `each` gets every
+    /// reply as it completes, in order, with its number.
+    pub async fn top_stream(
+        &mut self,
+        numbers: &mut (dyn Iterator<Item = u32> + Send),
+        lines: u32,
+        limit: usize,
+        each: &mut (dyn FnMut(u32, Result<Vec<u8>, Error>) + Send),
+    ) -> Result<(), Error> {
+        // Shared by the commands going out and the replies coming in: the
+        // numbers in flight, in order, and the sizes measured.
+        let flight = Mutex::new((VecDeque::new(), ReplyMean::default()));
+        let mut pulled = 0;
+        let mut cmds = numbers.map(|msg| {
+            let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
+            f.0.push_back((pulled, msg));
+            pulled += 1;
+            let expected = f.1.estimate() + u64::from(lines) * 80;
             (
                 Command::Top { msg, lines, limit },
-                estimate.min(limit as u64),
+                expected.min(limit as u64),
             )
         });
         self.exchange(&mut cmds, None::<&mut tokio::io::Sink>, None, &mut |o| {
             if let CommandOutcome::Reply(i, r) = o {
-                each(numbers[i], r.map(|r| r.body.unwrap_or_default()));
+                let msg = {
+                    let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Ok(r) = &r {
+                        f.1.record(r.body.as_ref().map_or(0, |b| b.len() as u64));
+                    }
+                    // In order, but for a command refused before it went out.
+                    let at = f.0.iter().position(|&(j, _)| j == i);
+                    at.and_then(|at| f.0.remove(at)).map(|(_, msg)| msg)
+                };
+                if let Some(msg) = msg {
+                    each(msg, r.map(|r| r.body.unwrap_or_default()));
+                }
             }
         })
         .await
+    }
+
+    /// A window for a long run of commands on this connection, from the
+    /// replies it has timed lately ([`link_window`]): it keeps the link
+    /// busy, and what a request waits for behind it stays within about
+    /// two round trips at the measured rate (at least 256 KiB, at most the
+    /// default window).
+    pub fn measured_window(&self) -> u64 {
+        let mut samples: Vec<ReplySample> = self
+            .log
+            .timings()
+            .rev()
+            .take(MEASURED_REPLIES)
+            .filter_map(|t| {
+                Some(ReplySample {
+                    sent: t.sent,
+                    first_byte: t.first_byte?,
+                    done: t.last_byte?,
+                    bytes: t.bytes_in,
+                })
+            })
+            .collect();
+        samples.reverse();
+        link_window(&samples)
     }
 
     /// `RETR n` streamed into `w`: returns the bytes written. `progress`
