@@ -119,6 +119,11 @@ pub struct Faults {
     /// `QUIT` in the TRANSACTION state closes the connection without an answer
     /// and without deleting anything.
     pub drop_on_quit: bool,
+    // Header pipeline faults (a stalled last TOP).
+    /// This exact command line (e.g. "TOP 3000 0", case-insensitive) is
+    /// never answered; the server goes on reading (and recording) what
+    /// follows until the client closes.
+    pub stall_at: Option<String>,
 }
 
 impl Faults {

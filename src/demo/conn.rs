@@ -93,6 +93,12 @@ impl ServerConn {
         memchr::memchr(b'\n', &self.rbuf).is_some()
     }
 
+    /// Whether any byte the client sent is buffered and not yet read as
+    /// a line.
+    pub(crate) fn has_input(&self) -> bool {
+        !self.rbuf.is_empty()
+    }
+
     /// Queues bytes; they go out at the next [`ServerConn::flush`] or once enough
     /// have gathered.
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) mailbox: Mailbox,
     pub(crate) acceptor: Option<TlsAcceptor>,
     received: Mutex<VecDeque<String>>,
+    /// Commands that arrived before the reply to the one before was sent.
+    ahead: AtomicU64,
 }
 
 impl Shared {
@@ -38,6 +41,11 @@ impl Shared {
             r.pop_front();
         }
         r.push_back(line);
+    }
+
+    /// A command came before the previous reply went out (pipelining).
+    pub(crate) fn sent_ahead(&self) {
+        self.ahead.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -61,6 +69,7 @@ impl Server {
             mailbox,
             acceptor,
             received: Mutex::new(VecDeque::new()),
+            ahead: AtomicU64::new(0),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(
@@ -100,6 +109,15 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         r.iter().cloned().collect()
+    }
+}
+
+impl Server {
+    /// How many commands arrived while the reply to the previous one was
+    /// still unsent (seen when its bytes were already read by then; a
+    /// client that waits for each reply scores zero).
+    pub fn commands_sent_ahead(&self) -> u64 {
+        self.shared.ahead.load(Ordering::Relaxed)
     }
 }
 

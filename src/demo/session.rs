@@ -108,9 +108,20 @@ impl ServerSession {
                 }
                 Flow::Stall => {
                     self.conn.flush().await?;
-                    while let Input::Line(_) | Input::TooLong = self.conn.read_line().await {}
+                    loop {
+                        match self.conn.read_line().await {
+                            Input::Line(l) => self.record(&l),
+                            Input::TooLong => {}
+                            Input::Closed | Input::Idle => break,
+                        }
+                    }
                     return Ok(());
                 }
+            }
+            // Bytes of a next command are here before this reply went out:
+            // the client did not wait for it (pipelining).
+            if self.conn.has_input() {
+                self.shared.sent_ahead();
             }
             // A slow server (`reply_delay`) sends each reply when it is
             // ready, as a real one does, rather than all pipelined replies
@@ -121,13 +132,26 @@ impl ServerSession {
         }
     }
 
-    async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
+    /// Records a received line, secrets redacted.
+    fn record(&self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
         let verb = verb_raw.to_ascii_uppercase();
         self.shared.record(redact(&text, verb_raw, &verb, rest));
+    }
+
+    async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
+        self.record(line);
+        let text = String::from_utf8_lossy(line);
+        let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
+        let verb = verb_raw.to_ascii_uppercase();
         let faults = &self.shared.config.faults;
-        if Faults::hits(&faults.stall_on, &verb) {
+        if Faults::hits(&faults.stall_on, &verb)
+            || faults
+                .stall_at
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(text.trim_end()))
+        {
             tracing::info!(%verb, "stalling on purpose");
             return Ok(Flow::Stall);
         }
