@@ -6,9 +6,10 @@
 //! never touches UI state and never renders report text.
 //!
 //! Headers (`TOP n 0`, once per message and session) load in the
-//! background in pipelined batches, the rows the user sees first, and
-//! reach the app reply by reply; between batches the worker serves previews,
-//! saves and commits, so a user request never waits for the whole list.
+//! background in one continuous pipelined flight, the rows the user sees
+//! first, and reach the app reply by reply; a preview, save or commit
+//! ends the flight, waits only for the replies already in flight, and the
+//! load goes on after it, so a user request never waits for the list.
 //! It sends NOOP when idle, reconnects after a cancelled RETR (POP3 cannot
 //! stop one midway), and never sends DELE except for a commit.
 
@@ -25,9 +26,6 @@ use crate::client::error::Error;
 use crate::client::log::{Clock, Line};
 use crate::client::ops::{HEADER_LIMIT, Listing};
 use crate::mail::summarize;
-
-/// How many `TOP n 0` go out per batch before requests are looked at.
-const HEADER_BATCH: usize = 200;
 
 /// The actor: owns the connection and the channels of one TUI session.
 pub(super) struct Actor {
@@ -102,7 +100,7 @@ impl Actor {
                 match self.requests.try_recv() {
                     Ok(r) => Some(r),
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        self.header_batch().await;
+                        self.load_headers().await;
                         continue;
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => None,
@@ -147,7 +145,7 @@ impl Actor {
                 self.secret = secret;
                 self.connect().await
             }
-            Request::Prioritize(numbers) => self.prioritize(numbers),
+            Request::Prioritize(numbers) => prioritize(&mut self.pending_headers, numbers),
             Request::Preview {
                 id,
                 key,
@@ -186,25 +184,6 @@ impl Actor {
         }
         self.flush_transcript().await;
         true
-    }
-
-    /// Only headers still waiting move forward: one already fetched or in
-    /// flight (the app has not seen its reply yet) is never asked for
-    /// again in this session.
-    fn prioritize(&mut self, numbers: Vec<u32>) {
-        let wanted: HashSet<u32> = numbers.iter().copied().collect();
-        let waiting: HashSet<u32> = self
-            .pending_headers
-            .iter()
-            .copied()
-            .filter(|n| wanted.contains(n))
-            .collect();
-        self.pending_headers.retain(|n| !waiting.contains(n));
-        for n in numbers.into_iter().rev() {
-            if waiting.contains(&n) {
-                self.pending_headers.push_front(n);
-            }
-        }
     }
 
     pub(super) async fn flush_transcript(&mut self) {
@@ -330,25 +309,49 @@ impl Actor {
         }
     }
 
-    async fn header_batch(&mut self) {
-        let n = self.pending_headers.len().min(HEADER_BATCH);
-        let batch: Vec<u32> = self.pending_headers.drain(..n).collect();
+    /// Loads headers in one continuous flight (`TOP n 0`): the next
+    /// number is taken from the queue each time the window has room, so
+    /// the window never empties between batches. Each time, `Prioritize`
+    /// requests waiting on the channel reorder the queue first (they take
+    /// effect inside the flight); any other request ends the flight: it
+    /// waits only for the replies already in flight, then is served, and
+    /// the load goes on after it. The window is
+    /// [`Connection::measured_window`]: about two round trips' worth of
+    /// replies at the rate measured so far, at least 256 KiB and at most
+    /// 4 MiB of expected replies, so that is what a request waits for.
+    async fn load_headers(&mut self) {
         let Some(conn) = self.conn.as_mut() else {
             return;
+        };
+        let mut feed = HeaderFeed {
+            queue: &mut self.pending_headers,
+            requests: &mut self.requests,
+            backlog: &mut self.backlog,
+            pulled: VecDeque::new(),
         };
         // Each reply goes to the app as it comes, so that rows appear one
         // by one on a slow server; when the app is behind, replies gather
         // here and go with the next one (or at the end). None is lost.
         let mut out = Vec::new();
+        let mut answered = 0;
         let events = self.events.clone();
+        let measured = conn.measured_window();
+        let window = std::mem::replace(&mut conn.window_bytes, measured);
         let r = conn
-            .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
+            .top_stream(&mut feed, 0, HEADER_LIMIT, &mut |num, r| {
+                answered += 1;
                 out.push((num, r.map(|b| summarize(&b)).map_err(Failure::from)));
                 if let Ok(permit) = events.try_reserve() {
                     permit.send(Event::Headers(std::mem::take(&mut out)));
                 }
             })
             .await;
+        conn.window_bytes = window;
+        // Numbers taken but not answered (the flight broke) go back first.
+        let HeaderFeed { queue, pulled, .. } = feed;
+        for n in pulled.into_iter().skip(answered).rev() {
+            queue.push_front(n);
+        }
         self.last_activity = Instant::now();
         if !out.is_empty() {
             self.send(Event::Headers(out)).await;
@@ -369,5 +372,56 @@ impl Actor {
         } else {
             self.flush_transcript().await;
         }
+    }
+}
+
+/// Only headers still waiting move forward: one already fetched or in
+/// flight (the app has not seen its reply yet) is never asked for again
+/// in this session.
+fn prioritize(queue: &mut VecDeque<u32>, numbers: Vec<u32>) {
+    let wanted: HashSet<u32> = numbers.iter().copied().collect();
+    let waiting: HashSet<u32> = queue
+        .iter()
+        .copied()
+        .filter(|n| wanted.contains(n))
+        .collect();
+    queue.retain(|n| !waiting.contains(n));
+    for n in numbers.into_iter().rev() {
+        if waiting.contains(&n) {
+            queue.push_front(n);
+        }
+    }
+}
+
+/// The numbers of one header flight, taken from the queue as the window
+/// has room. Before each, `Prioritize` requests on the channel reorder the
+/// queue; any other request goes to the backlog and ends the flight (so
+/// does a closed channel: the loop then sees it). Every number handed out
+/// is in `pulled`, in order, so none is lost when the flight breaks.
+struct HeaderFeed<'a> {
+    queue: &'a mut VecDeque<u32>,
+    requests: &'a mut mpsc::Receiver<Request>,
+    backlog: &'a mut VecDeque<Request>,
+    pulled: VecDeque<u32>,
+}
+
+impl Iterator for HeaderFeed<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        while self.backlog.is_empty() {
+            match self.requests.try_recv() {
+                Ok(Request::Prioritize(numbers)) => prioritize(self.queue, numbers),
+                Ok(other) => self.backlog.push_back(other),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            }
+        }
+        if !self.backlog.is_empty() {
+            return None;
+        }
+        let n = self.queue.pop_front()?;
+        self.pulled.push_back(n);
+        Some(n)
     }
 }

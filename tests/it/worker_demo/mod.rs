@@ -3,7 +3,7 @@
 //! the reconnect that follows, and leaving without deleting. This file
 //! holds the server, account and event helpers; `commit.rs` the commits,
 //! `save.rs` saves, previews and the report, `app_loop.rs` a real `App`
-//! driven by the worker's events.
+//! driven by the worker's events, `flight.rs` the header load's pipeline.
 
 use crate::support::actor::{self, listed, until};
 use std::time::Duration;
@@ -50,4 +50,5 @@ fn account(port: u16) -> Account {
 
 mod app_loop;
 mod commit;
+mod flight;
 mod save;
