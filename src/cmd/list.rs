@@ -1,8 +1,10 @@
 //! `popdoc list`: every message with number, UIDL, size, date, from and
-//! subject, from LIST, UIDL and `TOP n 0` (pipelined when allowed), as a
-//! table or as JSON. Never downloads a message body.
+//! subject, from LIST, UIDL and `TOP n 0` (one pipelined flight when
+//! allowed), as a table or as JSON, each row printed as its header comes
+//! in (streamed, never all held). Never downloads a message body.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use unicode_width::UnicodeWidthStr;
 
@@ -10,11 +12,11 @@ use serde::Serialize;
 
 use super::{CmdError, Progress};
 use crate::account::Account;
-use crate::client::ops::HEADER_LIMIT;
+use crate::client::ops::{HEADER_LIMIT, Listing};
 use crate::mail::{Summary, summarize};
 use crate::util::fit;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ListEntry {
     pub number: u32,
     pub uidl: Option<String>,
@@ -31,82 +33,68 @@ pub struct ListEntry {
     pub header_error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ListReport {
-    pub server: String,
-    pub count: usize,
-    pub total_size: u64,
-    pub messages: Vec<ListEntry>,
-}
-
-/// Connects, lists, and returns the report (the caller prints it).
-pub async fn collect(account: &Account, progress: &mut Progress) -> Result<ListReport, CmdError> {
-    let mut conn = super::connect(account, progress).await?;
-    progress.show("listing…", true);
-    let listing = conn.listing().await?;
-    let numbers: Vec<u32> = listing.iter().map(|l| l.number).collect();
-    let mut headers: Vec<Option<Result<Summary, String>>> = vec![None; listing.len()];
-    let total = numbers.len();
-    let mut done = 0;
-    conn.top_many(&numbers, 0, HEADER_LIMIT, &mut |n, r| {
-        done += 1;
-        progress.show(&format!("headers {done}/{total}"), done == total);
-        if let Ok(i) = numbers.binary_search(&n) {
-            headers[i] = Some(r.map(|b| summarize(&b)).map_err(|e| e.to_string()));
-        }
-    })
-    .await?;
-    let _ = conn.quit().await;
-    progress.clear();
-    let messages: Vec<ListEntry> = listing
-        .into_iter()
-        .zip(headers)
-        .map(|(l, h)| {
-            let (s, err) = match h {
-                Some(Ok(s)) => (s, None),
-                Some(Err(e)) => (Summary::default(), Some(e)),
-                None => (Summary::default(), Some("no reply".into())),
-            };
-            ListEntry {
-                number: l.number,
-                uidl: l.uidl,
-                size: l.size,
-                date: s.date.and_then(crate::util::rfc3339),
-                date_unix: s.date,
-                from: s.from,
-                from_address: s.from_address,
-                subject: s.subject,
-                message_id: s.message_id,
-                header_error: err,
-            }
-        })
-        .collect();
-    Ok(ListReport {
-        server: account.server_label(),
-        count: messages.len(),
-        total_size: messages.iter().map(|m| m.size).sum(),
-        messages,
-    })
-}
-
+/// Connects, lists, and prints each row as soon as its header is in
+/// (rows come in number order, one per reply): nothing is held but the
+/// listing, so memory stays flat in the number of messages. A broken pipe
+/// (`popdoc list | head`) ends the load early, quietly.
 pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     let mut progress = Progress::new();
-    let report = collect(account, &mut progress).await?;
+    let mut conn = super::connect(account, &mut progress).await?;
+    progress.show("listing…", true);
+    let listing = conn.listing().await?;
+    // Rows on a terminal are their own progress; piped, stderr says.
+    let stdout_tty = std::io::stdout().is_terminal();
+    progress.clear();
     // From and Subject are cut to the width of a terminal; piped, nothing is.
-    let width = if std::io::stdout().is_terminal() {
+    let width = if stdout_tty {
         crossterm::terminal::size()
             .ok()
             .map(|(w, _)| usize::from(w))
     } else {
         None
     };
-    let mut out = std::io::stdout().lock();
-    let r = if json {
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(out))
-    } else {
-        write_table(&mut out, &report, width)
+    let mut out = Rows::new(std::io::stdout(), json, &listing, width);
+    let mut failed = out.begin(&account.server_label(), &listing).err();
+    let stop = AtomicBool::new(failed.is_some());
+    let total = listing.len();
+    let mut done = 0;
+    let r = conn
+        .top_stream(
+            &mut listing
+                .iter()
+                .map(|l| l.number)
+                .take_while(|_| !stop.load(Ordering::Relaxed)),
+            0,
+            HEADER_LIMIT,
+            &mut |n, r| {
+                done += 1;
+                if !stdout_tty {
+                    progress.show(&format!("headers {done}/{total}"), done == total);
+                }
+                let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) else {
+                    return;
+                };
+                let entry = entry(
+                    &listing[i],
+                    r.map(|b| summarize(&b)).map_err(|e| e.to_string()),
+                );
+                if failed.is_none()
+                    && let Err(e) = out.row(&entry)
+                {
+                    failed = Some(e);
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+        )
+        .await;
+    if !stdout_tty {
+        progress.clear();
+    }
+    r?;
+    let _ = conn.quit().await;
+    let r = match failed {
+        Some(e) => Err(e),
+        None => out.end(&listing),
     };
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -115,34 +103,93 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     }
 }
 
-/// Width of the FROM column on a terminal (wider values are cut there).
-const FROM_W: usize = 24;
+fn entry(l: &Listing, header: Result<Summary, String>) -> ListEntry {
+    let (s, err) = match header {
+        Ok(s) => (s, None),
+        Err(e) => (Summary::default(), Some(e)),
+    };
+    ListEntry {
+        number: l.number,
+        uidl: l.uidl.clone(),
+        size: l.size,
+        date: s.date.and_then(crate::util::rfc3339),
+        date_unix: s.date,
+        from: s.from,
+        from_address: s.from_address,
+        subject: s.subject,
+        message_id: s.message_id,
+        header_error: err,
+    }
+}
 
-/// The table. A UIDL is never cut: it is what `save --uidl` takes. With a
-/// terminal `width`, From and Subject are cut to fit; without one (piped),
-/// every value is whole.
-fn write_table(out: &mut impl Write, r: &ListReport, width: Option<usize>) -> std::io::Result<()> {
-    let uidl_w = r
-        .messages
-        .iter()
-        .map(|m| m.uidl.as_deref().map_or(1, str::len))
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    // `fit` pads to the width and cuts only what is wider than it.
-    let whole = |s: &str, w: usize| fit(s, w.max(s.width()));
-    writeln!(
-        out,
-        "{:>5}  {}  {:>8}  {:<16}  {}  SUBJECT",
-        "#",
-        whole("UIDL", uidl_w),
-        "SIZE",
-        "DATE",
-        fit("FROM", FROM_W)
-    )?;
-    // Columns before SUBJECT: number, UIDL, size, date, from, and their gaps.
-    let subject_w = width.map(|w| w.saturating_sub(5 + uidl_w + 8 + 16 + FROM_W + 5 * 2));
-    for m in &r.messages {
+/// Where the rows go: a table, or one JSON document written piece by
+/// piece (`{"server", "count", "total_size", "messages": [...]}`, pretty,
+/// the same bytes `serde_json::to_writer_pretty` gives for the whole).
+struct Rows<W: Write> {
+    out: W,
+    json: bool,
+    /// The UIDL column: the longest UIDL of the listing, never cut.
+    uidl_w: usize,
+    /// Room for SUBJECT on a terminal (None: piped, nothing is cut).
+    subject_w: Option<usize>,
+    rows: usize,
+}
+
+impl<W: Write> Rows<W> {
+    fn new(out: W, json: bool, listing: &[Listing], width: Option<usize>) -> Self {
+        let uidl_w = listing
+            .iter()
+            .map(|l| l.uidl.as_deref().map_or(1, str::len))
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        // Columns before SUBJECT: number, UIDL, size, date, from, and their gaps.
+        let subject_w = width.map(|w| w.saturating_sub(5 + uidl_w + 8 + 16 + FROM_W + 5 * 2));
+        Rows {
+            out,
+            json,
+            uidl_w,
+            subject_w,
+            rows: 0,
+        }
+    }
+
+    fn begin(&mut self, server: &str, listing: &[Listing]) -> std::io::Result<()> {
+        if self.json {
+            let server = serde_json::to_string(server).map_err(std::io::Error::other)?;
+            let total: u64 = listing.iter().map(|l| l.size).sum();
+            return write!(
+                self.out,
+                "{{\n  \"server\": {server},\n  \"count\": {},\n  \"total_size\": {total},\n  \"messages\": [",
+                listing.len()
+            );
+        }
+        writeln!(
+            self.out,
+            "{:>5}  {}  {:>8}  {:<16}  {}  SUBJECT",
+            "#",
+            whole("UIDL", self.uidl_w),
+            "SIZE",
+            "DATE",
+            fit("FROM", FROM_W)
+        )
+    }
+
+    fn row(&mut self, m: &ListEntry) -> std::io::Result<()> {
+        self.rows += 1;
+        if self.json {
+            let text = serde_json::to_string_pretty(m).map_err(std::io::Error::other)?;
+            let sep = if self.rows == 1 { "\n" } else { ",\n" };
+            self.out.write_all(sep.as_bytes())?;
+            // Pretty JSON strings hold no raw newline: each line is indented.
+            for (i, line) in text.lines().enumerate() {
+                if i > 0 {
+                    self.out.write_all(b"\n")?;
+                }
+                write!(self.out, "    {line}")?;
+            }
+            return Ok(());
+        }
         let date = m
             .date_unix
             .map(crate::util::format_local)
@@ -151,7 +198,7 @@ fn write_table(out: &mut impl Write, r: &ListReport, width: Option<usize>) -> st
             Some(e) => format!("(headers unavailable: {e})"),
             None => m.subject.clone(),
         };
-        let (from, subject) = match subject_w {
+        let (from, subject) = match self.subject_w {
             Some(w) => (
                 fit(&m.from, FROM_W),
                 fit(&subject, w.max(10)).trim_end().to_string(),
@@ -159,52 +206,126 @@ fn write_table(out: &mut impl Write, r: &ListReport, width: Option<usize>) -> st
             None => (whole(&m.from, FROM_W), subject),
         };
         writeln!(
-            out,
+            self.out,
             "{:>5}  {}  {:>8}  {:<16}  {}  {}",
             m.number,
-            whole(m.uidl.as_deref().unwrap_or("-"), uidl_w),
+            whole(m.uidl.as_deref().unwrap_or("-"), self.uidl_w),
             crate::util::human_size(m.size),
             date,
             from,
             subject
-        )?;
+        )
     }
-    writeln!(
-        out,
-        "{} messages, {}",
-        r.count,
-        crate::util::human_size(r.total_size)
-    )
+
+    fn end(&mut self, listing: &[Listing]) -> std::io::Result<()> {
+        if self.json {
+            let close = if self.rows == 0 { "]\n}" } else { "\n  ]\n}" };
+            writeln!(self.out, "{close}")?;
+        } else {
+            let total: u64 = listing.iter().map(|l| l.size).sum();
+            writeln!(
+                self.out,
+                "{} messages, {}",
+                listing.len(),
+                crate::util::human_size(total)
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
+/// Width of the FROM column on a terminal (wider values are cut there).
+const FROM_W: usize = 24;
+
+/// `fit` pads to the width and cuts only what is wider than it; this never cuts.
+fn whole(s: &str, w: usize) -> String {
+    fit(s, w.max(s.width()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The document `popdoc list --json` printed when it held every row:
+    /// the streamed one must be the same bytes.
+    #[derive(Serialize)]
+    struct ListReport {
+        server: String,
+        count: usize,
+        total_size: u64,
+        messages: Vec<ListEntry>,
+    }
+
+    fn message(number: u32, uidl: &str, from: &str, subject: &str) -> ListEntry {
+        ListEntry {
+            number,
+            uidl: Some(uidl.into()),
+            size: 10 * u64::from(number),
+            date: None,
+            date_unix: None,
+            from: from.into(),
+            from_address: None,
+            subject: subject.into(),
+            message_id: None,
+            header_error: None,
+        }
+    }
+
     fn report(uidl: &str, from: &str, subject: &str) -> ListReport {
+        let messages = vec![message(1, uidl, from, subject)];
         ListReport {
             server: "h".into(),
             count: 1,
             total_size: 10,
-            messages: vec![ListEntry {
-                number: 1,
-                uidl: Some(uidl.into()),
-                size: 10,
-                date: None,
-                date_unix: None,
-                from: from.into(),
-                from_address: None,
-                subject: subject.into(),
-                message_id: None,
-                header_error: None,
-            }],
+            messages,
         }
     }
 
-    fn table(r: &ListReport, width: Option<usize>) -> String {
+    fn listing(r: &ListReport) -> Vec<Listing> {
+        r.messages
+            .iter()
+            .map(|m| Listing {
+                number: m.number,
+                size: m.size,
+                uidl: m.uidl.clone(),
+            })
+            .collect()
+    }
+
+    fn streamed(r: &ListReport, json: bool, width: Option<usize>) -> String {
+        let listing = listing(r);
         let mut out = Vec::new();
-        write_table(&mut out, r, width).unwrap();
+        let mut rows = Rows::new(&mut out, json, &listing, width);
+        rows.begin(&r.server, &listing).unwrap();
+        for m in &r.messages {
+            rows.row(m).unwrap();
+        }
+        rows.end(&listing).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    fn table(r: &ListReport, width: Option<usize>) -> String {
+        streamed(r, false, width)
+    }
+
+    #[test]
+    fn streamed_json_is_the_document_printed_whole() {
+        let mut r = report("u1", "Ann \"A\" <a@x>", "caf\u{e9}\nline");
+        for messages in [vec![], r.messages.clone(), {
+            let mut m = r.messages.clone();
+            let mut second = message(2, "u2", "Bob", "second");
+            second.header_error = Some("TOP 2 0 was refused".into());
+            second.date = Some("2024-01-02T03:04:05Z".into());
+            m.push(second);
+            m
+        }] {
+            r.count = messages.len();
+            r.total_size = messages.iter().map(|m| m.size).sum();
+            r.messages = messages;
+            let mut whole = serde_json::to_string_pretty(&r).unwrap();
+            whole.push('\n');
+            assert_eq!(streamed(&r, true, None), whole);
+        }
     }
 
     #[test]

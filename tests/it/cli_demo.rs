@@ -148,3 +148,37 @@ async fn errors_are_one_sentence_and_never_show_the_password() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("do not put the password in the URL"), "{err}");
 }
+
+/// `popdoc list` prints each row as its header comes in: with the last
+/// `TOP` never answered, the rows before it are already on stdout when
+/// the command gives up (table and JSON alike).
+#[tokio::test(flavor = "multi_thread")]
+async fn list_rows_are_printed_before_the_last_header_arrives() {
+    let mut many: Vec<Vec<u8>> = Vec::new();
+    for i in 1..=40 {
+        many.push(format!("From: a{i}@example.org\r\nSubject: row {i}\r\n\r\nx\r\n").into_bytes());
+    }
+    let faults = Faults {
+        stall_at: Some("TOP 40 0".into()),
+        ..Default::default()
+    };
+    let s = demo::start("ann", PASSWORD, faults, Mailbox::from_messages(many)).await;
+    for json in [false, true] {
+        let mut args = vec!["list", "--plaintext", "--timeout", "1"];
+        if json {
+            args.push("--json");
+        }
+        let u = url(&s);
+        args.push(&u);
+        let out = popdoc(Run::new(&args).password(PASSWORD)).await;
+        assert!(!out.status.success(), "the last TOP is never answered");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        for i in 1..=39 {
+            assert!(
+                stdout.contains(&format!("row {i}\"")) || stdout.contains(&format!("row {i}\n")),
+                "row {i} missing: {stdout}"
+            );
+        }
+        assert!(!stdout.contains("row 40"), "{stdout}");
+    }
+}
