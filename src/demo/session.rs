@@ -110,7 +110,11 @@ impl ServerSession {
                     self.conn.flush().await?;
                     loop {
                         match self.conn.read_line().await {
-                            Input::Line(l) => self.record(&l),
+                            // `stall_at` shows what came after it; `stall_on` ignores it.
+                            Input::Line(l) if self.shared.config.faults.stall_at.is_some() => {
+                                self.record(&l)
+                            }
+                            Input::Line(_) => {}
                             Input::TooLong => {}
                             Input::Closed | Input::Idle => break,
                         }
