@@ -4,6 +4,7 @@
 pub mod account;
 pub mod app;
 pub mod check;
+pub mod cleanup;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -49,6 +49,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A panic or a signal ends popdoc at once, without QUIT, with the
+    // terminal restored and temporary files removed (`runtime::stop`).
+    // `demo --serve` stops on its own on Ctrl-C, SIGTERM and SIGHUP.
+    popdoc::runtime::install_panic_hook(cli.log.clone());
+    if !matches!(&cli.command, Some(CliCommand::Demo(d)) if d.serve) {
+        runtime.spawn(popdoc::runtime::stop_on_signals());
+    }
     let config = cli.config.clone();
     let config = config.as_deref();
     if let Some(CliCommand::Check(args)) = &cli.command {

@@ -2,7 +2,16 @@
 //! starts the worker, and runs the loop that feeds `app::update` and
 //! carries out its effects. Draws only when something changed, at most
 //! once a frame; an idle popdoc sleeps. Restores the terminal on every
-//! way out (normal exit, error, panic via ratatui's hook, SIGTERM/SIGHUP).
+//! way out: a normal exit or error (the [`Screen`] guard), and the ways
+//! that end the process at once without `QUIT` ([`stop`]: SIGTERM, SIGHUP,
+//! SIGINT, a terminal that can no longer be read; the panic hook in
+//! `panic.rs`).
+
+mod panic;
+mod stop;
+
+pub use panic::{install_panic_hook, panic_text};
+pub use stop::{Stop, restore_terminal, stop, stop_on_signals};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -52,13 +61,48 @@ fn input_thread(tx: mpsc::Sender<Msg>) {
                     _ => continue,
                 },
                 Ok(_) => continue,
-                Err(_) => return,
+                // The terminal is gone (its window closed: EOF or EIO).
+                // Reading again would fail at once, forever: end now, the
+                // same way as on SIGHUP.
+                Err(_) => stop(Stop::TerminalGone),
             };
             if tx.blocking_send(msg).is_err() {
                 return;
             }
         }
     });
+}
+
+/// The terminal in full-screen mode (raw, alternate screen, with the
+/// mouse when asked): restored when dropped, also while unwinding.
+pub struct Screen(pub ratatui::DefaultTerminal);
+
+impl Screen {
+    /// Not `ratatui::init`: its panic hook prints when the terminal is
+    /// gone, and a panic inside the hook aborts before popdoc's own hook
+    /// (`panic.rs`) removes temporary files.
+    pub fn take(mouse: bool) -> Result<Screen, String> {
+        let fail = |e: std::io::Error| {
+            restore_terminal();
+            format!("cannot switch the terminal to full screen: {e}")
+        };
+        stop::terminal_taken();
+        crossterm::terminal::enable_raw_mode().map_err(fail)?;
+        execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen).map_err(fail)?;
+        if mouse {
+            let _ = execute!(std::io::stdout(), ct::EnableMouseCapture);
+        }
+        let terminal =
+            ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+                .map_err(fail)?;
+        Ok(Screen(terminal))
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
 }
 
 /// The worker, once there is a secret to log in with.
@@ -81,19 +125,18 @@ fn need_terminal() -> Result<(), String> {
 pub async fn pick_and_run(accounts: Vec<Account>, options: Options) -> Result<(), String> {
     need_terminal()?;
     let mut picker = crate::app::picker::Picker::new(&accounts);
-    let mut terminal = ratatui::init();
+    let mut screen = Screen::take(false)?;
     let chosen = loop {
-        if let Err(e) = terminal.draw(|f| crate::ui::picker::render(f, &picker, options.color)) {
-            ratatui::restore();
+        if let Err(e) = screen
+            .0
+            .draw(|f| crate::ui::picker::render(f, &picker, options.color))
+        {
             return Err(format!("drawing the screen failed: {e}"));
         }
         let key = match ct::read() {
             Ok(CtEvent::Key(k)) => k,
             Ok(_) => continue,
-            Err(e) => {
-                ratatui::restore();
-                return Err(format!("reading the terminal failed: {e}"));
-            }
+            Err(_) => stop(Stop::TerminalGone),
         };
         match picker.key(key) {
             crate::app::picker::Picked::Stay => {}
@@ -101,7 +144,7 @@ pub async fn pick_and_run(accounts: Vec<Account>, options: Options) -> Result<()
             crate::app::picker::Picked::Leave => break None,
         }
     };
-    ratatui::restore();
+    drop(screen);
     match chosen {
         Some(i) => run(accounts[i].clone(), options).await,
         None => Ok(()),
@@ -128,11 +171,9 @@ pub async fn run(account: Account, options: Options) -> Result<(), String> {
         }
         crate::secret::Lookup::Ask { warning } => (None, Some(warning)),
     };
-    let mut terminal = ratatui::init();
-    let _ = execute!(std::io::stdout(), ct::EnableMouseCapture);
-    let result = event_loop(&mut terminal, &account, options, ask, &mut worker).await;
-    let _ = execute!(std::io::stdout(), ct::DisableMouseCapture);
-    ratatui::restore();
+    let mut screen = Screen::take(true)?;
+    let result = event_loop(&mut screen.0, &account, options, ask, &mut worker).await;
+    drop(screen);
     // The worker leaves without deleting anything; give it a moment.
     if let Some(w) = worker {
         let _ = w.requests.try_send(Request::Shutdown);
@@ -178,10 +219,6 @@ async fn event_loop(
         app.screen.width = size.width;
         app.screen.height = size.height;
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| e.to_string())?;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
@@ -213,8 +250,6 @@ async fn event_loop(
             },
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
             _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return app.outcome(),
-            _ = term.recv() => return Ok(()),
-            _ = hup.recv() => return Ok(()),
         };
         dirty = true;
         for effect in app::update(&mut app, msg) {

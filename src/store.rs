@@ -34,6 +34,82 @@ pub enum SaveError {
     Io { path: PathBuf, reason: String },
     #[error("the saved file {} does not read back as written (SHA-256 differs). It was removed; check the disk.", .0.display())]
     Verify(PathBuf),
+    /// The disk refused: full, a size limit, permissions, or the folder
+    /// removed while the message was being written.
+    #[error("{}", fault.sentence(dir))]
+    Disk { dir: PathBuf, fault: DiskFault },
+}
+
+/// Why the disk refused a save, told to the user with the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskFault {
+    /// `ENOSPC` or `EDQUOT`.
+    Full,
+    /// `EFBIG`: past the file-size limit (`ulimit -f`) or the file system's.
+    TooLarge,
+    /// `EACCES`/`EPERM`.
+    Denied,
+    /// `EROFS`.
+    ReadOnly,
+    /// The folder disappeared while the file was being written.
+    FolderGone,
+}
+
+impl DiskFault {
+    /// The fault behind `e`, if it is one the user can act on.
+    fn of(e: &io::Error, dir: &Path) -> Option<DiskFault> {
+        match e.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(DiskFault::Full),
+            io::ErrorKind::FileTooLarge => Some(DiskFault::TooLarge),
+            io::ErrorKind::PermissionDenied => Some(DiskFault::Denied),
+            io::ErrorKind::ReadOnlyFilesystem => Some(DiskFault::ReadOnly),
+            io::ErrorKind::NotFound if !dir.is_dir() => Some(DiskFault::FolderGone),
+            _ => None,
+        }
+    }
+
+    fn sentence(self, dir: &Path) -> String {
+        let dir = dir.display();
+        match self {
+            DiskFault::Full => format!(
+                "the disk holding {dir} is full (or your quota there is used up), so the message was not saved and the partial file was removed. Free some space or choose another folder, then save again."
+            ),
+            DiskFault::TooLarge => format!(
+                "the message is larger than the biggest file popdoc may write in {dir} (a file-size limit such as `ulimit -f`, or the file system's), so it was not saved and the partial file was removed. Raise the limit or choose another folder, then save again."
+            ),
+            DiskFault::Denied => format!(
+                "popdoc may not write in {dir} (permission denied), so the message was not saved. Choose a folder you can write to, or change this one's permissions, then save again."
+            ),
+            DiskFault::ReadOnly => format!(
+                "{dir} is on a read-only file system, so the message was not saved. Choose another folder, then save again."
+            ),
+            DiskFault::FolderGone => format!(
+                "the folder {dir} was removed while the message was being saved, so nothing was saved. Create the folder again or choose another, then save again."
+            ),
+        }
+    }
+}
+
+/// `e`, met while writing `dest`, as the user should read it.
+fn write_error(dest: &Path, e: io::Error) -> SaveError {
+    let dir = folder_of(dest);
+    match DiskFault::of(&e, dir) {
+        Some(fault) => SaveError::Disk {
+            dir: dir.to_path_buf(),
+            fault,
+        },
+        None => SaveError::Io {
+            path: dest.to_path_buf(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// The folder a file goes to (`.` for a bare name).
+fn folder_of(dest: &Path) -> &Path {
+    dest.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// What to do when the chosen name is taken.
@@ -50,11 +126,7 @@ pub enum Collision {
 /// is free. The rename at the end still refuses to overwrite, in case the
 /// name is taken meanwhile.
 pub fn check_new_file(dest: &Path) -> Result<(), SaveError> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    check_folder(dir)?;
+    check_folder(folder_of(dest))?;
     if dest.symlink_metadata().is_ok() {
         return Err(SaveError::Exists(dest.to_path_buf()));
     }
@@ -83,6 +155,11 @@ pub fn check_folder(dir: &Path) -> Result<(), SaveError> {
 /// destination and are hashed on the way.
 pub struct PendingFile {
     temp: Option<tempfile::NamedTempFile>,
+    /// On the list of files a signal or panic removes.
+    _listed: crate::cleanup::Registered,
+    /// The first write error, kept whole (the copy loop reports only its
+    /// text) to tell the user what it means.
+    write_failed: Option<io::Error>,
     file: tokio::fs::File,
     hasher: Sha256,
     size: u64,
@@ -95,13 +172,16 @@ impl PendingFile {
     /// a missing folder is created; an explicit name (`Collision::Fail`)
     /// needs its folder to exist already.
     pub fn create(dest: &Path, collision: Collision) -> Result<PendingFile, SaveError> {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let folder_err = |e: io::Error| SaveError::Folder {
-            dir: dir.to_path_buf(),
-            reason: e.to_string(),
+        let dir = folder_of(dest);
+        let folder_err = |e: io::Error| match DiskFault::of(&e, dir) {
+            Some(fault) => SaveError::Disk {
+                dir: dir.to_path_buf(),
+                fault,
+            },
+            None => SaveError::Folder {
+                dir: dir.to_path_buf(),
+                reason: e.to_string(),
+            },
         };
         if collision == Collision::Fail {
             check_new_file(dest)?;
@@ -115,6 +195,8 @@ impl PendingFile {
             .map_err(folder_err)?;
         let file = temp.as_file().try_clone().map_err(folder_err)?;
         Ok(PendingFile {
+            _listed: crate::cleanup::file(temp.path()),
+            write_failed: None,
             temp: Some(temp),
             file: tokio::fs::File::from_std(file),
             hasher: Sha256::new(),
@@ -125,10 +207,13 @@ impl PendingFile {
     }
 
     fn io_err(&self, e: io::Error) -> SaveError {
-        SaveError::Io {
-            path: self.dest.clone(),
-            reason: e.to_string(),
-        }
+        write_error(&self.dest, e)
+    }
+
+    /// What the first failed write means for the user, if one failed.
+    pub fn write_failure(&mut self) -> Option<SaveError> {
+        let e = self.write_failed.take()?;
+        Some(self.io_err(e))
     }
 
     /// Flushes, fsyncs, verifies by reading back, and moves the file into
@@ -158,10 +243,7 @@ fn finish(
     size: u64,
     expected: String,
 ) -> Result<Saved, SaveError> {
-    let io_err = |e: io::Error| SaveError::Io {
-        path: dest.clone(),
-        reason: e.to_string(),
-    };
+    let io_err = |e: io::Error| write_error(&dest, e);
     // Read back what the disk holds and compare.
     let mut f = std::fs::File::open(temp.path()).map_err(io_err)?;
     let mut hasher = Sha256::new();
@@ -231,7 +313,12 @@ impl AsyncWrite for PendingFile {
                 this.size += n as u64;
                 Poll::Ready(Ok(n))
             }
-            other => other,
+            Poll::Ready(Err(e)) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                this.write_failed.get_or_insert(e);
+                Poll::Ready(Err(copy))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -360,6 +447,26 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
+    #[tokio::test]
+    async fn a_folder_removed_before_the_rename_is_named() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("d");
+        let mut f = PendingFile::create(&dir.join("m.eml"), Collision::Number).unwrap();
+        f.write_all(b"Subject: x\r\n\r\n").await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = f.commit().await.unwrap_err();
+        assert!(
+            matches!(&e, SaveError::Disk { dir: d, fault: DiskFault::FolderGone } if *d == dir),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("was removed while") && text.contains("then save again"),
+            "{text}"
+        );
+        assert!(!dir.exists(), "not made again");
+    }
+
     #[test]
     fn names_are_safe() {
         let s = Summary {
@@ -400,7 +507,8 @@ mod tests {
 /// Why [`retr_to_file`] saved nothing.
 #[derive(Debug)]
 pub enum RetrFailed {
-    /// The file could not be started or finished.
+    /// The file could not be started, written or finished. After a failed
+    /// write the RETR is still arriving: `conn.broken()` says so.
     File(SaveError),
     /// The RETR failed (or was cancelled).
     Retr(crate::client::Error),
@@ -420,9 +528,15 @@ pub async fn retr_to_file(
 ) -> Result<(Saved, std::time::Duration), RetrFailed> {
     let mut file = PendingFile::create(dest, collision).map_err(RetrFailed::File)?;
     let started = std::time::Instant::now();
-    conn.retr_to(number, &mut file, progress, cancel)
-        .await
-        .map_err(RetrFailed::Retr)?;
+    if let Err(e) = conn.retr_to(number, &mut file, progress, cancel).await {
+        // The disk, not the server, failed: say what it means. (The RETR
+        // is still coming, so the connection is unusable: `conn.broken()`.)
+        let disk = file.write_failure();
+        return Err(match disk {
+            Some(disk) if matches!(e, crate::client::Error::Write { .. }) => RetrFailed::File(disk),
+            _ => RetrFailed::Retr(e),
+        });
+    }
     let elapsed = started.elapsed();
     let saved = file.commit().await.map_err(RetrFailed::File)?;
     Ok((saved, elapsed))

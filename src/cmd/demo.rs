@@ -22,16 +22,18 @@ pub struct DemoOptions {
     pub mailbox_dir: Option<PathBuf>,
 }
 
-/// Where the demo mailbox lives while the demo runs.
+/// Where the demo mailbox lives while the demo runs. A temporary copy is
+/// removed when this is dropped, and by `runtime::stop` when a signal or
+/// a closed terminal ends popdoc at once.
 pub enum MailboxDir {
-    Temporary(tempfile::TempDir),
+    Temporary(tempfile::TempDir, crate::cleanup::Registered),
     Kept(PathBuf),
 }
 
 impl MailboxDir {
     pub fn path(&self) -> &std::path::Path {
         match self {
-            MailboxDir::Temporary(t) => t.path(),
+            MailboxDir::Temporary(t, _) => t.path(),
             MailboxDir::Kept(p) => p,
         }
     }
@@ -66,12 +68,14 @@ async fn start_with(
             }
             MailboxDir::Kept(p)
         }
-        None => MailboxDir::Temporary(
-            tempfile::Builder::new()
+        None => {
+            let temp = tempfile::Builder::new()
                 .prefix("popdoc-demo-")
                 .tempdir()
-                .map_err(|e| format!("cannot create a folder for the demo mailbox: {e}"))?,
-        ),
+                .map_err(|e| format!("cannot create a folder for the demo mailbox: {e}"))?;
+            let listed = crate::cleanup::folder(temp.path());
+            MailboxDir::Temporary(temp, listed)
+        }
     };
     assets::write_to(dir.path()).map_err(|e| format!("cannot write the demo mailbox: {e}"))?;
     let mailbox =
@@ -133,19 +137,20 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     )
     .await;
     server.shutdown().await;
+    let ended = match &dir {
+        MailboxDir::Temporary(..) => "its mailbox copy was removed".to_string(),
+        MailboxDir::Kept(p) => format!("its mailbox is in {}", p.display()),
+    };
+    // Removed before anything is printed: a closed terminal must not keep it.
+    drop(dir);
     if result.is_ok() {
-        match &dir {
-            MailboxDir::Temporary(_) => {
-                println!("popdoc demo ended; its mailbox copy was removed.")
-            }
-            MailboxDir::Kept(p) => println!("popdoc demo ended; its mailbox is in {}", p.display()),
-        }
-        println!(
-            "Messages you saved are in {} (kept; only you can read that folder).",
+        // write!, not println!: a terminal closed meanwhile must not panic.
+        let _ = writeln!(
+            std::io::stdout(),
+            "popdoc demo ended; {ended}.\nMessages you saved are in {} (kept; only you can read that folder).",
             save_dir.display()
         );
     }
-    drop(dir);
     result
 }
 
@@ -176,7 +181,7 @@ async fn serve(opts: DemoOptions) -> Result<(), String> {
     stopped().await;
     server.shutdown().await;
     let kept = match &dir {
-        MailboxDir::Temporary(_) => "its mailbox copy was removed".to_string(),
+        MailboxDir::Temporary(..) => "its mailbox copy was removed".to_string(),
         MailboxDir::Kept(p) => format!("its mailbox is in {}", p.display()),
     };
     drop(dir);
@@ -184,15 +189,20 @@ async fn serve(opts: DemoOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM or SIGHUP (its
+/// terminal closed).
 async fn stopped() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        if let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
+                _ = hup.recv() => {}
             }
             return;
         }

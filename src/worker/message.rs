@@ -132,6 +132,11 @@ impl Actor {
             Err(RetrFailed::File(e)) => {
                 self.send(done(Err(e.into()), false)).await;
                 self.flush_transcript().await;
+                // The disk failed mid-RETR: the rest of the message is still
+                // coming, so the session goes on over a new connection.
+                if self.conn.as_ref().is_some_and(|c| c.broken().is_some()) {
+                    self.connect_retrying(true).await;
+                }
             }
             Err(RetrFailed::Retr(Error::Cancelled)) => {
                 self.send(done(Err(Error::Cancelled.into()), true)).await;

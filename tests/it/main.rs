@@ -24,6 +24,8 @@ mod client_dovecot;
 mod cmdline_demo;
 mod config_demo;
 mod e2e_tmux;
+mod faults_local_demo;
+mod faults_local_tmux;
 mod harness_dovecot;
 mod layers_offline;
 mod pop3_demo;

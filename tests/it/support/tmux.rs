@@ -90,6 +90,20 @@ impl Tmux {
         }
     }
 
+    /// A tmux format of the pane (`#{pane_pid}`, `#{alternate_on}`,
+    /// `#{pane_tty}`), as tmux prints it.
+    pub fn pane(&self, format: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", "t", format])
+            .trim()
+            .to_string()
+    }
+
+    /// Closes the window, as a user closes a terminal window: the
+    /// programs in it get SIGHUP and lose their terminal.
+    pub fn close_window(&self) {
+        self.tmux(&["kill-server"]);
+    }
+
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "t"])
     }
