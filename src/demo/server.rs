@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub(crate) mailbox: Mailbox,
     pub(crate) acceptor: Option<TlsAcceptor>,
     received: Mutex<VecDeque<String>>,
+    /// Bytes of `Faults::huge_header_on` lines the client took.
+    pub(crate) huge_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -61,6 +63,7 @@ impl Server {
             mailbox,
             acceptor,
             received: Mutex::new(VecDeque::new()),
+            huge_sent: std::sync::atomic::AtomicU64::new(0),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(
@@ -100,6 +103,14 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         r.iter().cloned().collect()
+    }
+
+    /// Bytes of the `Faults::huge_header_on` line that went out before the
+    /// client stopped taking them (all sessions together).
+    pub fn huge_line_bytes_sent(&self) -> u64 {
+        self.shared
+            .huge_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
