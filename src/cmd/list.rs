@@ -41,22 +41,48 @@ pub struct ListReport {
 
 /// Connects, lists, and returns the report (the caller prints it).
 pub async fn collect(account: &Account, progress: &mut Progress) -> Result<ListReport, CmdError> {
-    let mut conn = super::connect(account, progress).await?;
+    let (secret, token) = crate::secret::obtain(account)?;
+    let creds = account.credentials(secret, token);
+    let mut conn = super::connect_as(account, &creds, false, progress).await?;
     progress.show("listing…", true);
     let listing = conn.listing().await?;
     let numbers: Vec<u32> = listing.iter().map(|l| l.number).collect();
     let mut headers: Vec<Option<Result<Summary, String>>> = vec![None; listing.len()];
     let total = numbers.len();
     let mut done = 0;
-    conn.top_many(&numbers, 0, HEADER_LIMIT, &mut |n, r| {
-        done += 1;
-        progress.show(&format!("headers {done}/{total}"), done == total);
-        if let Ok(i) = numbers.binary_search(&n) {
-            headers[i] = Some(r.map(|b| summarize(&b)).map_err(|e| e.to_string()));
+    let mut next = 0;
+    let mut conn = Some(conn);
+    while let Some(c) = conn.as_mut().filter(|_| next < total) {
+        let r = c
+            .top_many(&numbers[next..], 0, HEADER_LIMIT, &mut |n, r| {
+                done += 1;
+                progress.show(&format!("headers {done}/{total}"), done == total);
+                if let Ok(i) = numbers.binary_search(&n) {
+                    headers[i] = Some(r.map(|b| summarize(&b)).map_err(|e| e.header_note()));
+                }
+            })
+            .await;
+        match r {
+            Ok(()) => break,
+            // One header block was given up (too large, too slow): that
+            // message has its error; the rest go on a new connection.
+            Err(e) if e.gave_up_reply() => {
+                next = headers.iter().position(Option::is_none).unwrap_or(total);
+                // Closed and dropped first: the server releases the
+                // mailbox only once the old connection is gone.
+                if let Some(mut old) = conn.take() {
+                    old.shutdown().await;
+                }
+                if next < total {
+                    conn = Some(super::connect_as(account, &creds, true, progress).await?);
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-    })
-    .await?;
-    let _ = conn.quit().await;
+    }
+    if let Some(c) = conn {
+        let _ = c.quit().await;
+    }
     progress.clear();
     let messages: Vec<ListEntry> = listing
         .into_iter()
