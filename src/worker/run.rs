@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{Event, Failure, Mark, Provider, Request, SessionInfo};
+use super::{Event, Failure, Mark, MsgKey, Provider, Request, SessionInfo};
 use crate::account::Account;
 use crate::client::conn::{Connection, Stage};
 use crate::client::error::Error;
@@ -52,6 +52,9 @@ pub(super) struct Actor {
     /// session's times from it, so they do not restart after a reconnect.
     pub(super) clock: Option<Clock>,
     pub(super) last_activity: Instant,
+    /// Messages whose header block was given up (too large, too slow):
+    /// not asked for again after a reconnect; their rows keep the error.
+    unreadable: Vec<(MsgKey, Failure)>,
 }
 
 /// Starts the worker; returns the request sender and the event receiver.
@@ -82,6 +85,7 @@ pub fn spawn(
         transcript_mark: 0,
         clock: None,
         last_activity: Instant::now(),
+        unreadable: Vec::new(),
     };
     let handle = tokio::spawn(worker.run());
     (req_tx, ev_rx, handle)
@@ -302,6 +306,7 @@ impl Actor {
                 self.last_activity = Instant::now();
                 self.flush_transcript().await;
                 self.send(Event::Listing(listing)).await;
+                self.report_unreadable().await;
             }
             Err(e) => {
                 self.conn = Some(conn);
@@ -340,10 +345,20 @@ impl Actor {
         // by one on a slow server; when the app is behind, replies gather
         // here and go with the next one (or at the end). None is lost.
         let mut out = Vec::new();
+        let mut answered = HashSet::new();
+        let mut gave_up = Vec::new();
         let events = self.events.clone();
         let r = conn
             .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
-                out.push((num, r.map(|b| summarize(&b)).map_err(Failure::from)));
+                answered.insert(num);
+                let r = r.map(|b| summarize(&b)).map_err(|e| {
+                    let f = Failure::told(&e, e.header_note());
+                    if e.gave_up_reply() {
+                        gave_up.push((num, f.clone()));
+                    }
+                    f
+                });
+                out.push((num, r));
                 if let Ok(permit) = events.try_reserve() {
                     permit.send(Event::Headers(std::mem::take(&mut out)));
                 }
@@ -355,7 +370,56 @@ impl Actor {
         }
         match r {
             Ok(()) => self.flush_transcript().await,
+            Err(e) if e.gave_up_reply() => {
+                let rest = batch.into_iter().filter(|n| !answered.contains(n));
+                self.resume_headers(gave_up, rest.collect()).await
+            }
             Err(e) => self.after_error(&e).await,
+        }
+    }
+
+    /// A header block was given up (past its cap or its deadline): that
+    /// message keeps its error, the connection (out of step) is reopened,
+    /// and the load goes on with the headers not yet read, `rest` first.
+    async fn resume_headers(&mut self, gave_up: Vec<(u32, Failure)>, rest: Vec<u32>) {
+        self.flush_transcript().await;
+        let key = |listing: &[Listing], n: u32| {
+            let uidl = listing
+                .iter()
+                .find(|l| l.number == n)
+                .and_then(|l| l.uidl.clone());
+            MsgKey::new(n, uidl.as_deref())
+        };
+        for (n, f) in gave_up {
+            self.unreadable.push((key(&self.listing, n), f));
+        }
+        let wanted: HashSet<MsgKey> = rest
+            .iter()
+            .chain(self.pending_headers.iter())
+            .map(|&n| key(&self.listing, n))
+            .collect();
+        self.connect_retrying(true).await;
+        self.pending_headers
+            .retain(|&n| wanted.contains(&key(&self.listing, n)));
+    }
+
+    /// Tells the app again which messages' headers could not be read (after
+    /// a listing, whose rows start without them), and leaves them out of
+    /// the header load.
+    async fn report_unreadable(&mut self) {
+        if self.unreadable.is_empty() {
+            return;
+        }
+        let mut out = Vec::new();
+        for (k, f) in &self.unreadable {
+            if let Some(l) = k.find(&self.listing) {
+                out.push((l.number, Err(f.clone())));
+            }
+        }
+        let numbers: HashSet<u32> = out.iter().map(|(n, _)| *n).collect();
+        self.pending_headers.retain(|n| !numbers.contains(n));
+        if !out.is_empty() {
+            self.send(Event::Headers(out)).await;
         }
     }
 
