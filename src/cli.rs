@@ -237,7 +237,7 @@ pub struct ConnArgs {
     /// Login method: auto, plain, login, user, apop, xoauth2, oauthbearer [default: auto]
     #[arg(long, value_name = "METHOD")]
     pub login: Option<String>,
-    /// Seconds to wait for each reply before giving up [default: 60]
+    /// Seconds each reply may take in total (a message body: at least 4096 bytes per period) [default: 60]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
     /// Seconds to wait for the connection and TLS handshake [default: 20]

@@ -5,10 +5,22 @@
 //! command. The pump reads and writes at the same time, with one code path
 //! for both cases; it must not keep window bookkeeping of its own.
 //!
-//! Every reply is timed and logged (see [`SessionLog`]); every wait has a
-//! timeout whose error names the command the server did not answer.
-//! Bodies are collected only up to the command's limit; RETR bodies stream
-//! into a writer and are never held whole.
+//! Every reply is timed and logged (see [`SessionLog`]), and every reply
+//! is bounded in time, counted from when it is due (when its command was
+//! sent, or, pipelined, when the replies before it are complete):
+//! - a status line, a listing (CAPA, LIST, UIDL) or a header block
+//!   (`TOP n 0`) must be complete within `--timeout` in total; a server
+//!   that trickles it byte by byte does not get more time;
+//! - a message body (`RETR`, `TOP n k`), whose size popdoc cannot bound,
+//!   must bring at least [`MIN_RATE_BYTES`] in every `--timeout` period
+//!   (a minimum rate), so a large message on a slow but moving link is
+//!   never cut and a trickle ends.
+//!
+//! The error names the command. Bodies are collected only up to the
+//! command's limit and given up at it; RETR bodies stream into a writer
+//! and are never held whole. A reply given up (past its limit or its
+//! deadline) is reported as that command's failure, and the exchange then
+//! ends with the same error: the connection is out of step.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -20,6 +32,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::Connection;
+use super::deadline::{MIN_RATE_BYTES, again, late};
 use super::error::Error;
 use super::log::{Dir, Timing};
 use crate::pop3::pipeline::{Arrival, Completed, Pipeline, PipelineError, Window};
@@ -41,6 +54,8 @@ struct Tag {
     sent: Option<Duration>,
     first: Option<Duration>,
     streamed: u64,
+    /// Timed by the minimum rate rather than a total deadline.
+    bulk: bool,
 }
 
 /// What the engine reports as replies complete.
@@ -114,17 +129,19 @@ impl Connection {
         })
     }
 
-    /// The next reader event, reading as needed, within the timeout.
+    /// The next reader event, reading as needed, within the timeout in
+    /// total (a status line trickled byte by byte gets no more time).
     pub(super) async fn next_event(&mut self, command: &str) -> Result<ReadEvent, Error> {
+        let timeout = self.timeout;
+        let deadline = Instant::now() + timeout;
         loop {
             match self.reader.next_event() {
                 Ok(Some(e)) => return Ok(e),
                 Ok(None) => {}
                 Err(e) => return Err(self.protocol(command, e)),
             }
-            let timeout = self.timeout;
-            let r = tokio::time::timeout(
-                timeout,
+            let r = tokio::time::timeout_at(
+                deadline,
                 poll_fn(|cx| {
                     let mut rb = ReadBuf::new(&mut self.rbuf);
                     match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
@@ -147,10 +164,8 @@ impl Connection {
                 }
                 Ok(Err(e)) => return Err(self.fail(io_error(command, e))),
                 Err(_) => {
-                    return Err(self.fail(Error::Timeout {
-                        command: command.into(),
-                        secs: timeout.as_secs(),
-                    }));
+                    let got = self.reader.buffered() as u64;
+                    return Err(self.fail(late(command, false, got, got, timeout.as_secs())));
                 }
             }
         }
@@ -228,8 +243,13 @@ impl Connection {
         each: &mut (dyn FnMut(CommandOutcome) + Send),
     ) -> Result<(), Error> {
         let mut cmds = cmds.enumerate().peekable();
+        let timeout_secs = self.timeout.as_secs();
         let mut need_flush = false;
+        // The front reply's clock: which command, when its time (or its
+        // current period) runs out, and the bytes it had at the period's start.
+        let mut clock: Option<usize> = None;
         let mut deadline = Instant::now() + self.timeout;
+        let mut mark = 0;
         loop {
             // Queue what the window allows.
             while let Some((_, (_, size))) = cmds.peek() {
@@ -239,7 +259,6 @@ impl Connection {
                 let Some((index, (cmd, size))) = cmds.next() else {
                     break;
                 };
-                let was_empty = pipe.is_empty();
                 let stream = sink.is_some() && cmd.expect() == Some(Expect::Multi { limit: None });
                 let tag = Tag {
                     index,
@@ -247,6 +266,7 @@ impl Connection {
                     sent: None,
                     first: None,
                     streamed: 0,
+                    bulk: cmd.is_bulk(),
                 };
                 if let Err(e) = pipe.push(&cmd, size, stream, tag) {
                     each(CommandOutcome::Reply(
@@ -256,18 +276,33 @@ impl Connection {
                     continue;
                 }
                 self.log.push(Dir::Sent, cmd.redacted());
-                if was_empty {
-                    deadline = Instant::now() + self.timeout;
-                }
             }
             let Some(front) = pipe.front() else {
                 return Ok(());
             };
             let front_name = front.name.clone();
+            let (front_index, front_bulk) = (front.index, front.bulk);
+            // A reply's time starts when it is due: not charged for the
+            // replies before it.
+            if clock != Some(front_index) {
+                clock = Some(front_index);
+                deadline = Instant::now() + self.timeout;
+                mark = 0;
+            }
+            if Instant::now() >= deadline {
+                let got = pipe.front_received();
+                if front_bulk && got - mark >= MIN_RATE_BYTES {
+                    // Slow but moving: another period.
+                    mark = got;
+                    deadline += self.timeout;
+                    continue;
+                }
+                let e = late(&front_name, front_bulk, got, got - mark, timeout_secs);
+                return Err(self.give_up(front_index, e, each));
+            }
 
             // One step of I/O: write if there is something to write, read
             // while replies are due, whichever is ready first.
-            let timeout_secs = self.timeout.as_secs();
             let out = pipe.to_write();
             let io = poll_fn(|cx| {
                 if !out.is_empty() {
@@ -306,12 +341,8 @@ impl Connection {
                 }
             };
             let step = match step {
-                Err(_) => {
-                    return Err(self.fail(Error::Timeout {
-                        command: front_name,
-                        secs: timeout_secs,
-                    }));
-                }
+                // Time is up: decided at the top of the loop.
+                Err(_) => continue,
                 Ok(Err(e)) => return Err(self.fail(io_error(&front_name, e))),
                 Ok(Ok(step)) => step,
             };
@@ -333,10 +364,7 @@ impl Connection {
                         command: front_name,
                     }));
                 }
-                IoStep::Read(n) => {
-                    pipe.feed(&self.rbuf[..n]);
-                    deadline = Instant::now() + self.timeout;
-                }
+                IoStep::Read(n) => pipe.feed(&self.rbuf[..n]),
             }
 
             // Hand the bytes read to the commands in flight, in order.
@@ -377,19 +405,37 @@ impl Connection {
                         front.streamed += data.len() as u64;
                         each(CommandOutcome::Progress(front.index, front.streamed));
                     }
-                    Arrival::Done(c) => self.complete(c, now, each),
+                    Arrival::Done(c) => {
+                        if let Some(e) = self.complete(c, now, each) {
+                            return Err(self.fail(e));
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Logs a complete reply and hands it to `each`.
+    /// The front command's reply is given up with `e`: the command fails
+    /// with it, and so does the exchange (the connection is out of step).
+    fn give_up(
+        &mut self,
+        index: usize,
+        e: Error,
+        each: &mut (dyn FnMut(CommandOutcome) + Send),
+    ) -> Error {
+        let for_exchange = again(&e);
+        each(CommandOutcome::Reply(index, Err(e)));
+        self.fail(for_exchange)
+    }
+
+    /// Logs a complete reply and hands it to `each`. Returns the error
+    /// that ends the exchange when the reply was given up at its limit.
     fn complete(
         &mut self,
         c: Completed<Tag>,
         now: Duration,
         each: &mut (dyn FnMut(CommandOutcome) + Send),
-    ) {
+    ) -> Option<Error> {
         let Completed {
             tag,
             status,
@@ -412,12 +458,20 @@ impl Connection {
             bytes_in,
             ok: Some(status.ok),
         });
-        let result = if let Some(limit) = overflow {
-            Err(Error::TooLong {
+        if let Some(limit) = overflow {
+            self.log.note(format!(
+                "[{} given up at its limit of {limit} bytes]",
+                tag.name
+            ));
+            let e = Error::TooLong {
                 command: tag.name,
                 limit,
-            })
-        } else if status.ok {
+            };
+            let for_exchange = again(&e);
+            each(CommandOutcome::Reply(tag.index, Err(e)));
+            return Some(for_exchange);
+        }
+        let result = if status.ok {
             Ok(CommandReply { status, body })
         } else {
             Err(Error::Refused {
@@ -426,5 +480,6 @@ impl Connection {
             })
         };
         each(CommandOutcome::Reply(tag.index, result));
+        None
     }
 }

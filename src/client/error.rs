@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use super::deadline::MIN_RATE_BYTES;
 use crate::pop3::{ProtocolError, Status};
+use crate::util::human_size;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,6 +58,26 @@ pub enum Error {
         "the server did not answer {command} within {secs} s. It may be overloaded or the connection stalled; try again, or raise --timeout."
     )]
     Timeout { command: String, secs: u64 },
+    /// A reply with a total deadline (a status line, a listing, a header
+    /// block) that was still arriving when its deadline passed.
+    #[error(
+        "the server sent the reply to {command} too slowly: {bytes} bytes in {secs} s; it may be overloaded or the connection is failing, so try again later or raise --timeout."
+    )]
+    TooSlow {
+        command: String,
+        bytes: u64,
+        secs: u64,
+    },
+    /// A message body (RETR, TOP with body lines) that brought fewer than
+    /// [`MIN_RATE_BYTES`] in one `--timeout` period.
+    #[error(
+        "the server sent {command} too slowly: {bytes} bytes in the last {secs} s, below popdoc's minimum of {MIN_RATE_BYTES} bytes per --timeout period; the connection seems to be failing, so try again later or raise --timeout."
+    )]
+    Stalled {
+        command: String,
+        bytes: u64,
+        secs: u64,
+    },
     #[error("the server closed the connection during {command}.")]
     Closed { command: String },
     #[error("the server broke the POP3 protocol during {command}: {source}.")]
@@ -63,7 +85,11 @@ pub enum Error {
         command: String,
         source: ProtocolError,
     },
-    #[error("the server's reply to {command} was longer than popdoc's limit of {limit} bytes.")]
+    /// A reply given up at its cap: the rest of it was not read, so the
+    /// connection is out of step.
+    #[error(
+        "the server's reply to {command} passed popdoc's limit of {limit} bytes, so popdoc stopped reading it and dropped the connection; the server is misbehaving, and the rest can be read on a new connection."
+    )]
     TooLong { command: String, limit: usize },
     #[error("the server's reply to {command} could not be understood: {detail}.")]
     Malformed { command: String, detail: String },
@@ -80,10 +106,34 @@ pub enum Error {
 impl Error {
     /// True when the connection can no longer be used for commands.
     pub fn breaks_connection(&self) -> bool {
-        !matches!(
+        !matches!(self, Error::Refused { .. } | Error::Malformed { .. })
+    }
+
+    /// True when the reply to one command was given up (past its cap or
+    /// its deadline): that command failed, and the connection must be
+    /// reopened, but the rest of the work can go on on a new one.
+    pub fn gave_up_reply(&self) -> bool {
+        matches!(
             self,
-            Error::Refused { .. } | Error::TooLong { .. } | Error::Malformed { .. }
+            Error::TooLong { .. }
+                | Error::TooSlow { .. }
+                | Error::Stalled { .. }
+                | Error::Timeout { .. }
         )
+    }
+
+    /// What a message's row says when its header block (`TOP n 0`) could
+    /// not be read.
+    pub fn header_note(&self) -> String {
+        match self {
+            Error::TooLong { limit, .. } => {
+                format!("headers too large (over {})", human_size(*limit as u64))
+            }
+            Error::TooSlow { .. } | Error::Stalled { .. } | Error::Timeout { .. } => {
+                format!("reply too slow: {self}")
+            }
+            _ => self.to_string(),
+        }
     }
 
     /// The server's status, when the error is a `-ERR`.
@@ -155,5 +205,41 @@ mod tests {
             secs: 30,
         };
         assert!(e.to_string().contains("did not answer RETR 3 within 30 s"));
+    }
+
+    #[test]
+    fn given_up_replies_name_the_command_and_say_what_to_do() {
+        let e = Error::TooSlow {
+            command: "TOP 4 0".into(),
+            bytes: 12,
+            secs: 20,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the server sent the reply to TOP 4 0 too slowly: 12 bytes in 20 s; it may be overloaded or the connection is failing, so try again later or raise --timeout."
+        );
+        assert!(e.breaks_connection() && e.gave_up_reply());
+        assert!(e.header_note().starts_with("reply too slow: "));
+        let e = Error::TooLong {
+            command: "TOP 4 0".into(),
+            limit: 1024 * 1024,
+        };
+        assert!(e.breaks_connection(), "the rest of the reply was not read");
+        assert_eq!(e.header_note(), "headers too large (over 1.0 MB)");
+        let e = Error::Stalled {
+            command: "RETR 3".into(),
+            bytes: 100,
+            secs: 2,
+        };
+        assert!(
+            e.to_string()
+                .contains("RETR 3 too slowly: 100 bytes in the last 2 s")
+        );
+        assert!(
+            !Error::Closed {
+                command: "RETR 3".into()
+            }
+            .gave_up_reply()
+        );
     }
 }

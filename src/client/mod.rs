@@ -7,6 +7,7 @@
 //! to; never UI state.
 
 pub mod conn;
+pub mod deadline;
 pub mod engine;
 pub mod error;
 pub mod log;

@@ -39,7 +39,9 @@ pub struct ListEntry {
 /// (`popdoc list | head`) ends the load early, quietly.
 pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     let mut progress = Progress::new();
-    let mut conn = super::connect(account, &mut progress).await?;
+    let (secret, token) = crate::secret::obtain(account)?;
+    let creds = account.credentials(secret, token);
+    let mut conn = super::connect_as(account, &creds, false, &mut progress).await?;
     progress.show("listing…", true);
     let listing = conn.listing().await?;
     // Rows on a terminal are their own progress; piped, stderr says.
@@ -58,40 +60,71 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     let stop = AtomicBool::new(failed.is_some());
     let total = listing.len();
     let mut done = 0;
-    let r = conn
-        .top_stream(
-            &mut listing
-                .iter()
-                .map(|l| l.number)
-                .take_while(|_| !stop.load(Ordering::Relaxed)),
-            0,
-            HEADER_LIMIT,
-            &mut |n, r| {
-                done += 1;
+    // The index in the listing of the first message without a row yet.
+    let mut next = 0;
+    let mut conn = Some(conn);
+    while let Some(c) = conn
+        .as_mut()
+        .filter(|_| next < total && !stop.load(Ordering::Relaxed))
+    {
+        let r = c
+            .top_stream(
+                &mut listing[next..]
+                    .iter()
+                    .map(|l| l.number)
+                    .take_while(|_| !stop.load(Ordering::Relaxed)),
+                0,
+                HEADER_LIMIT,
+                &mut |n, r| {
+                    done += 1;
+                    if !stdout_tty {
+                        progress.show(&format!("headers {done}/{total}"), done == total);
+                    }
+                    let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) else {
+                        return;
+                    };
+                    next = i + 1;
+                    let entry = entry(
+                        &listing[i],
+                        r.map(|b| summarize(&b)).map_err(|e| e.header_note()),
+                    );
+                    if failed.is_none()
+                        && let Err(e) = out.row(&entry)
+                    {
+                        failed = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                },
+            )
+            .await;
+        match r {
+            Ok(()) => break,
+            // One header block was given up (too large, too slow): that
+            // message has its row and error; the rest go on a new
+            // connection, opened once the old one is closed and dropped
+            // (the server releases the mailbox only then).
+            Err(e) if e.gave_up_reply() => {
+                if let Some(mut old) = conn.take() {
+                    old.shutdown().await;
+                }
+                if next < total && !stop.load(Ordering::Relaxed) {
+                    conn = Some(super::connect_as(account, &creds, true, &mut progress).await?);
+                }
+            }
+            Err(e) => {
                 if !stdout_tty {
-                    progress.show(&format!("headers {done}/{total}"), done == total);
+                    progress.clear();
                 }
-                let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) else {
-                    return;
-                };
-                let entry = entry(
-                    &listing[i],
-                    r.map(|b| summarize(&b)).map_err(|e| e.to_string()),
-                );
-                if failed.is_none()
-                    && let Err(e) = out.row(&entry)
-                {
-                    failed = Some(e);
-                    stop.store(true, Ordering::Relaxed);
-                }
-            },
-        )
-        .await;
+                return Err(e.into());
+            }
+        }
+    }
     if !stdout_tty {
         progress.clear();
     }
-    r?;
-    let _ = conn.quit().await;
+    if let Some(c) = conn {
+        let _ = c.quit().await;
+    }
     let r = match failed {
         Some(e) => Err(e),
         None => out.end(&listing),

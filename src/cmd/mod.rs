@@ -73,10 +73,41 @@ impl Default for Progress {
 pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Connection, CmdError> {
     let (secret, token) = crate::secret::obtain(account)?;
     let creds = account.credentials(secret, token);
+    connect_as(account, &creds, false, progress).await
+}
+
+/// Connects and logs in with credentials already obtained (to reopen a
+/// connection without asking for the password again). A reopened
+/// connection may find the mailbox still locked by the one just dropped
+/// (the server notices the close a moment later): with `wait_for_lock`, a
+/// login refused with `[IN-USE]` is tried again for a few seconds.
+pub async fn connect_as(
+    account: &Account,
+    creds: &crate::client::Credentials,
+    wait_for_lock: bool,
+    progress: &mut Progress,
+) -> Result<Connection, CmdError> {
     let mut on_stage = |stage: crate::client::Stage, _: &[_]| {
         progress.show(&format!("{} {}…", account.host, stage.label()), true);
     };
-    let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
-    conn.login(&creds, account.login, &mut on_stage).await?;
-    Ok(conn)
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut tries = 0;
+    loop {
+        let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
+        match conn.login(creds, account.login, &mut on_stage).await {
+            Ok(()) => return Ok(conn),
+            Err(e)
+                if wait_for_lock
+                    && tries < 6
+                    && e.status().and_then(|s| s.code.as_ref())
+                        == Some(&crate::pop3::RespCode::InUse) =>
+            {
+                conn.shutdown().await;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+                tries += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }

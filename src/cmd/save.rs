@@ -46,7 +46,9 @@ pub async fn save(
     if let Some(dir) = &req.dir {
         store::check_folder(dir)?;
     }
-    let mut conn = super::connect(account, progress).await?;
+    let (secret, token) = crate::secret::obtain(account)?;
+    let creds = account.credentials(secret, token);
+    let mut conn = super::connect_as(account, &creds, false, progress).await?;
     let listing = conn.listing().await?;
     let entry = match (&req.uidl, req.number) {
         (Some(uidl), _) => {
@@ -80,10 +82,24 @@ pub async fn save(
         None => {
             // Name the file after the message: its headers come from TOP.
             let mut summary = None;
-            conn.top_many(&[entry.number], 0, HEADER_LIMIT, &mut |_, r| {
-                summary = r.ok().map(|b| summarize(&b));
-            })
-            .await?;
+            let r = conn
+                .top_many(&[entry.number], 0, HEADER_LIMIT, &mut |_, r| {
+                    summary = r.ok().map(|b| summarize(&b));
+                })
+                .await;
+            match r {
+                Ok(()) => {}
+                // Headers too large or too slow: the file is named without
+                // them, on a new connection (this one is out of step).
+                Err(e) if e.gave_up_reply() => {
+                    // Closed and dropped first: the server releases the
+                    // mailbox only once the old connection is gone.
+                    conn.shutdown().await;
+                    drop(conn);
+                    conn = super::connect_as(account, &creds, true, progress).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
             let name = store::file_name(summary.as_ref(), entry.uidl.as_deref(), entry.number);
             let dir = req
                 .dir

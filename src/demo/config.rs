@@ -124,6 +124,17 @@ pub struct Faults {
     /// never answered; the server goes on reading (and recording) what
     /// follows until the client closes.
     pub stall_at: Option<String>,
+    // Replies that never end on their own (deadlines and caps). Each names a
+    // verb ("TOP") or a command's start ("TOP 2" hits `TOP 2 0`, not `TOP 20 0`).
+    /// trickle: the reply to this command (status line and body) goes out
+    /// at about this many bytes per second.
+    pub trickle_on: Option<(String, u64)>,
+    /// flood: `TOP` answers `+OK` and then header lines without end (never
+    /// the `.` line), until the client goes away.
+    pub flood_on: Option<String>,
+    /// huge header line: `TOP` answers `+OK` and one header line of this many
+    /// bytes without an end of line, then stays silent.
+    pub huge_header_on: Option<(String, u64)>,
 }
 
 impl Faults {
@@ -131,5 +142,29 @@ impl Faults {
         setting
             .as_deref()
             .is_some_and(|v| v.eq_ignore_ascii_case(verb))
+    }
+
+    /// Whether `setting` (a verb, or the start of a command line) names the
+    /// command `line`: whole words only, case-insensitive.
+    pub(crate) fn hits_line(setting: Option<&str>, line: &str) -> bool {
+        setting.is_some_and(|s| {
+            let (s, line) = (s.to_ascii_uppercase(), line.to_ascii_uppercase());
+            line.strip_prefix(&s)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Faults;
+
+    #[test]
+    fn a_setting_names_a_verb_or_the_start_of_a_command() {
+        assert!(Faults::hits_line(Some("top"), "TOP 2 0"));
+        assert!(Faults::hits_line(Some("TOP 2"), "top 2 0"));
+        assert!(!Faults::hits_line(Some("TOP 2"), "TOP 20 0"));
+        assert!(!Faults::hits_line(Some("TOP"), "TOPX"));
+        assert!(!Faults::hits_line(None, "TOP 2 0"));
     }
 }

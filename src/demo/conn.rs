@@ -39,6 +39,8 @@ pub(crate) struct ServerConn {
     /// Inside a line that is already too long: drop bytes until its LF.
     overlong: bool,
     idle: Duration,
+    /// `Faults::trickle_on`: output goes out at about this many bytes/s.
+    trickle: Option<u64>,
 }
 
 impl ServerConn {
@@ -49,6 +51,7 @@ impl ServerConn {
             wbuf: Vec::with_capacity(8 * 1024),
             overlong: false,
             idle,
+            trickle: None,
         }
     }
 
@@ -102,6 +105,16 @@ impl ServerConn {
     /// Queues bytes; they go out at the next [`ServerConn::flush`] or once enough
     /// have gathered.
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(rate) = self.trickle {
+            // A piece every 1/10 s (at least one byte), flushed at once.
+            let piece = usize::try_from(rate / 10).unwrap_or(1).max(1);
+            for p in bytes.chunks(piece) {
+                self.io.write_all(p).await?;
+                self.io.flush().await?;
+                tokio::time::sleep(Duration::from_secs_f64(p.len() as f64 / rate as f64)).await;
+            }
+            return Ok(());
+        }
         self.wbuf.extend_from_slice(bytes);
         if self.wbuf.len() >= WRITE_CHUNK {
             self.flush().await?;
@@ -122,6 +135,19 @@ impl ServerConn {
         tokio::time::timeout(self.idle, send)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+    }
+
+    /// From now on (with `Some`), output goes out at about `rate` bytes per
+    /// second, unbuffered. Flush before turning it on.
+    pub(crate) fn set_trickle(&mut self, rate: Option<u64>) {
+        self.trickle = rate.map(|r| r.max(1));
+    }
+
+    /// Writes `bytes` at once, unbuffered (what is queued goes first).
+    pub(crate) async fn write_now(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.flush().await?;
+        self.io.write_all(bytes).await?;
+        self.io.flush().await
     }
 
     /// Flushes what is queued and closes the write side; errors are ignored

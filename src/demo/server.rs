@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     received: Mutex<VecDeque<String>>,
     /// Commands that arrived before the reply to the one before was sent.
     ahead: AtomicU64,
+    /// Bytes of `Faults::huge_header_on` lines the client took.
+    pub(crate) huge_sent: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -70,6 +72,7 @@ impl Server {
             acceptor,
             received: Mutex::new(VecDeque::new()),
             ahead: AtomicU64::new(0),
+            huge_sent: std::sync::atomic::AtomicU64::new(0),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(
@@ -109,6 +112,14 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         r.iter().cloned().collect()
+    }
+
+    /// Bytes of the `Faults::huge_header_on` line that went out before the
+    /// client stopped taking them (all sessions together).
+    pub fn huge_line_bytes_sent(&self) -> u64 {
+        self.shared
+            .huge_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -149,7 +149,8 @@ impl ServerSession {
         let text = String::from_utf8_lossy(line);
         let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
         let verb = verb_raw.to_ascii_uppercase();
-        let faults = &self.shared.config.faults;
+        let shared = self.shared.clone();
+        let faults = &shared.config.faults;
         if Faults::hits(&faults.stall_on, &verb)
             || faults
                 .stall_at
@@ -166,6 +167,24 @@ impl ServerSession {
             self.conn.write(b"HELLO garbage\r\n").await?;
             return Ok(Flow::Continue);
         }
+        if self.txn.is_some()
+            && verb == "TOP"
+            && let Some(flow) = self.endless_top(&text).await?
+        {
+            return Ok(flow);
+        }
+        if let Some((_, rate)) = faults
+            .trickle_on
+            .as_ref()
+            .filter(|(on, _)| Faults::hits_line(Some(on), &text))
+        {
+            let rate = *rate;
+            self.conn.flush().await?;
+            self.conn.set_trickle(Some(rate));
+            let flow = self.dispatch(&verb, rest).await;
+            self.conn.set_trickle(None);
+            return flow;
+        }
         if Faults::hits(&faults.huge_line_on, &verb) {
             let mut huge = b"+OK ".to_vec();
             huge.resize(HUGE_LINE - 2, b'x');
@@ -173,11 +192,55 @@ impl ServerSession {
             self.conn.write(&huge).await?;
             return Ok(Flow::Continue);
         }
+        self.dispatch(&verb, rest).await
+    }
+
+    async fn dispatch(&mut self, verb: &str, rest: &str) -> io::Result<Flow> {
         if self.txn.is_some() {
-            self.transaction(&verb, rest).await
+            self.transaction(verb, rest).await
         } else {
-            self.authorization(&verb, rest).await
+            self.authorization(verb, rest).await
         }
+    }
+
+    /// `Faults::flood_on` and `Faults::huge_header_on`: a `TOP` reply that
+    /// never ends. `None` when neither names this command.
+    async fn endless_top(&mut self, line: &str) -> io::Result<Option<Flow>> {
+        let faults = self.shared.config.faults.clone();
+        if Faults::hits_line(faults.flood_on.as_deref(), line) {
+            tracing::info!("flooding TOP with header lines on purpose");
+            self.ok("top of message follows").await?;
+            let lines = b"X-Flood: this header line repeats for ever\r\n".repeat(1000);
+            // Ends when the client goes away (the write fails).
+            loop {
+                self.conn.write_now(&lines).await?;
+            }
+        }
+        let Some((_, size)) = faults
+            .huge_header_on
+            .filter(|(on, _)| Faults::hits_line(Some(on), line))
+        else {
+            return Ok(None);
+        };
+        tracing::info!(size, "sending a huge header line on purpose");
+        self.ok("top of message follows").await?;
+        self.conn.write_now(b"X-Huge: ").await?;
+        let piece = vec![b'h'; 64 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let n = usize::try_from(left)
+                .unwrap_or(piece.len())
+                .min(piece.len());
+            if self.conn.write_now(&piece[..n]).await.is_err() {
+                return Ok(Some(Flow::Close));
+            }
+            self.shared
+                .huge_sent
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            left -= n as u64;
+        }
+        // No end of line, no `.`: silence until the client goes away.
+        Ok(Some(Flow::Stall))
     }
 
     /// Writes a status line (RFC 1939 section 3); `Faults::bare_status` drops the text.

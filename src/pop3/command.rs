@@ -15,8 +15,13 @@ use super::reader::Expect;
 pub const MAX_COMMAND_LINE: usize = 255;
 
 /// Bounds for collected multi-line replies; a RETR body is streamed and
-/// has no bound.
+/// has no bound. A reply that passes its bound is given up at the bound
+/// (the connection is then out of step and must be reopened).
 pub const CAPA_LIMIT: usize = 64 * 1024;
+/// `LIST` and `UIDL` without an argument: a generous fixed bound (a UIDL
+/// line is at most 70 octets of UID plus the number, RFC 1939 §7, so this
+/// holds close to a million messages) rather than one derived from STAT,
+/// which would cost a round trip before the listing.
 pub const LISTING_LIMIT: usize = 64 * 1024 * 1024;
 
 #[derive(Clone)]
@@ -108,6 +113,13 @@ impl Command {
             Command::AuthResponse(_) => return None,
             _ => Expect::Single,
         })
+    }
+
+    /// True for a reply whose size the client cannot bound in advance: a
+    /// message body (`RETR`, and `TOP n k` with body lines). Such a reply
+    /// is timed by a minimum rate, not by a total deadline.
+    pub fn is_bulk(&self) -> bool {
+        matches!(self, Command::Retr(_) | Command::Top { lines: 1.., .. })
     }
 
     /// Appends the command line (with CRLF) to `out`.

@@ -22,7 +22,8 @@
 //!   finally [`Arrival::Done`] with the whole reply. A reply is multi-line
 //!   only after `+OK` and only for commands that have one; `-ERR` is one
 //!   line. Bodies are collected up to the command's limit (past it the
-//!   reply reports an overflow) unless the command was pushed to stream,
+//!   reply completes at once with an overflow, and the replies are then out
+//!   of step, as after a protocol fault) unless the command was pushed to stream,
 //!   in which case they are handed out as they arrive, never held whole.
 //! - **Tags.** Each command carries a caller's value `T` (an index, timing
 //!   marks); [`Pipeline::front_mut`] reaches the front one and `Done` hands
@@ -265,6 +266,15 @@ impl<T> Pipeline<T> {
         self.reader.feed(data);
     }
 
+    /// Bytes of the front command's reply received so far (including a
+    /// status line not yet complete), for the caller's deadlines.
+    pub fn front_received(&self) -> u64 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        self.reader.consumed() - self.reply_start + self.reader.buffered() as u64
+    }
+
     /// The tag of the command whose reply is due next.
     pub fn front(&self) -> Option<&T> {
         self.slots.front().map(|s| &s.tag)
@@ -298,9 +308,12 @@ impl<T> Pipeline<T> {
                     return Ok(Some(Arrival::Data(data)));
                 }
                 ReadEvent::Data(data) => front.body.extend_from_slice(&data),
+                // Given up at the limit: what follows of this reply is not
+                // read (it may never end), so the caller must stop.
                 ReadEvent::Overflow => {
                     front.overflow = true;
                     front.body = Vec::new();
+                    front.complete = true;
                 }
                 ReadEvent::End => front.complete = true,
                 ReadEvent::Continuation(_) => return Err(PipelineError::Continuation),

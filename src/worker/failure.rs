@@ -101,7 +101,10 @@ fn kind_of(e: &Error) -> FailureKind {
         Error::Resolve { .. } | Error::Connect { .. } | Error::Closed { .. } | Error::Io { .. } => {
             FailureKind::Network
         }
-        Error::ConnectTimeout { .. } | Error::Timeout { .. } => FailureKind::Timeout,
+        Error::ConnectTimeout { .. }
+        | Error::Timeout { .. }
+        | Error::TooSlow { .. }
+        | Error::Stalled { .. } => FailureKind::Timeout,
         Error::Tls { .. }
         | Error::CaFile { .. }
         | Error::NoStls

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{Event, Failure, Mark, Provider, Request, SessionInfo};
+use super::{Event, Failure, Mark, MsgKey, Provider, Request, SessionInfo};
 use crate::account::Account;
 use crate::client::conn::{Connection, Stage};
 use crate::client::error::Error;
@@ -50,6 +50,9 @@ pub(super) struct Actor {
     /// session's times from it, so they do not restart after a reconnect.
     pub(super) clock: Option<Clock>,
     pub(super) last_activity: Instant,
+    /// Messages whose header block was given up (too large, too slow):
+    /// not asked for again after a reconnect; their rows keep the error.
+    unreadable: Vec<(MsgKey, Failure)>,
 }
 
 /// Starts the worker; returns the request sender and the event receiver.
@@ -80,6 +83,7 @@ pub fn spawn(
         transcript_mark: 0,
         clock: None,
         last_activity: Instant::now(),
+        unreadable: Vec::new(),
     };
     let handle = tokio::spawn(worker.run());
     (req_tx, ev_rx, handle)
@@ -281,6 +285,7 @@ impl Actor {
                 self.last_activity = Instant::now();
                 self.flush_transcript().await;
                 self.send(Event::Listing(listing)).await;
+                self.report_unreadable().await;
             }
             Err(e) => {
                 self.conn = Some(conn);
@@ -334,13 +339,21 @@ impl Actor {
         // here and go with the next one (or at the end). None is lost.
         let mut out = Vec::new();
         let mut answered = 0;
+        let mut gave_up = Vec::new();
         let events = self.events.clone();
         let measured = conn.measured_window();
         let window = std::mem::replace(&mut conn.window_bytes, measured);
         let r = conn
             .top_stream(&mut feed, 0, HEADER_LIMIT, &mut |num, r| {
                 answered += 1;
-                out.push((num, r.map(|b| summarize(&b)).map_err(Failure::from)));
+                let r = r.map(|b| summarize(&b)).map_err(|e| {
+                    let f = Failure::told(&e, e.header_note());
+                    if e.gave_up_reply() {
+                        gave_up.push((num, f.clone()));
+                    }
+                    f
+                });
+                out.push((num, r));
                 if let Ok(permit) = events.try_reserve() {
                     permit.send(Event::Headers(std::mem::take(&mut out)));
                 }
@@ -358,7 +371,54 @@ impl Actor {
         }
         match r {
             Ok(()) => self.flush_transcript().await,
+            // The numbers not answered are back in the queue (above).
+            Err(e) if e.gave_up_reply() => self.resume_headers(gave_up, Vec::new()).await,
             Err(e) => self.after_error(&e).await,
+        }
+    }
+
+    /// A header block was given up (past its cap or its deadline): that
+    /// message keeps its error, the connection (out of step) is reopened,
+    /// and the load goes on with the headers not yet read, `rest` first.
+    async fn resume_headers(&mut self, gave_up: Vec<(u32, Failure)>, rest: Vec<u32>) {
+        self.flush_transcript().await;
+        let key = |listing: &[Listing], n: u32| {
+            let uidl = listing
+                .iter()
+                .find(|l| l.number == n)
+                .and_then(|l| l.uidl.clone());
+            MsgKey::new(n, uidl.as_deref())
+        };
+        for (n, f) in gave_up {
+            self.unreadable.push((key(&self.listing, n), f));
+        }
+        let wanted: HashSet<MsgKey> = rest
+            .iter()
+            .chain(self.pending_headers.iter())
+            .map(|&n| key(&self.listing, n))
+            .collect();
+        self.connect_retrying(true).await;
+        self.pending_headers
+            .retain(|&n| wanted.contains(&key(&self.listing, n)));
+    }
+
+    /// Tells the app again which messages' headers could not be read (after
+    /// a listing, whose rows start without them), and leaves them out of
+    /// the header load.
+    async fn report_unreadable(&mut self) {
+        if self.unreadable.is_empty() {
+            return;
+        }
+        let mut out = Vec::new();
+        for (k, f) in &self.unreadable {
+            if let Some(l) = k.find(&self.listing) {
+                out.push((l.number, Err(f.clone())));
+            }
+        }
+        let numbers: HashSet<u32> = out.iter().map(|(n, _)| *n).collect();
+        self.pending_headers.retain(|n| !numbers.contains(n));
+        if !out.is_empty() {
+            self.send(Event::Headers(out)).await;
         }
     }
 

@@ -23,6 +23,7 @@ mod client_demo;
 mod client_dovecot;
 mod cmdline_demo;
 mod config_demo;
+mod deadlines_demo;
 mod e2e_tmux;
 mod faults_local_demo;
 mod faults_local_tmux;

@@ -51,4 +51,5 @@ fn account(port: u16) -> Account {
 mod app_loop;
 mod commit;
 mod flight;
+mod gave_up;
 mod save;
