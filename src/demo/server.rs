@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub(crate) mailbox: Mailbox,
     pub(crate) acceptor: Option<TlsAcceptor>,
     received: Mutex<VecDeque<String>>,
+    /// Sessions started so far (for `Faults::autologout_first`).
+    pub(crate) sessions: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -61,6 +63,7 @@ impl Server {
             mailbox,
             acceptor,
             received: Mutex::new(VecDeque::new()),
+            sessions: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(
