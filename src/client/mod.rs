@@ -9,6 +9,7 @@
 pub mod conn;
 pub mod engine;
 pub mod error;
+mod idle;
 pub mod log;
 pub mod ops;
 mod refusal;

@@ -50,4 +50,6 @@ fn account(port: u16) -> Account {
 
 mod app_loop;
 mod commit;
+mod commit_edges;
+mod reconnect;
 mod save;
