@@ -15,8 +15,9 @@
 //! and a sentence it shows), never as text to be searched. A message is
 //! one [`MsgKey`] from the mark to the `DELE`. The worker never touches UI
 //! state; the app never touches the socket. Nothing here renders text for
-//! a screen. The actor itself: `run.rs` (loop, connect, headers,
-//! keepalive), `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
+//! a screen. The actor itself: `run.rs` (loop, connect, headers),
+//! `reconnect.rs` (keepalive, a lost session noticed and reopened),
+//! `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
 mod commit;
 mod failure;
