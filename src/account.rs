@@ -122,7 +122,9 @@ pub struct Account {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_PREVIEW_LINES: u32 = 200;
-pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+/// A NOOP every 3 minutes while idle: well before the autologout servers
+/// apply (RFC 1939 §3: at least 10 minutes), without chatter.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(180);
 
 /// The secret source when none is named: `$POPDOC_PASSWORD` when it is
 /// set and not empty, else a prompt.

@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{Action, action_for};
 use super::update::{follow_preview, prioritize, quit};
-use super::{App, Dialog, Effect, Overlay, Row, StatusKind};
+use super::{App, Dialog, Effect, Link, Overlay, Row, StatusKind};
 use crate::worker::Request;
 
 pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -19,7 +19,12 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
     let esc = key.code == KeyCode::Esc;
     match dialog {
         Dialog::Commit => {
-            if ch == Some('y') {
+            if ch == Some('y') && app.link != Link::Ready {
+                // The connection went while the dialog was open: its
+                // numbers may be stale. Ask again on the new listing.
+                app.screen.dialog = None;
+                commit_when_connected(app, fx);
+            } else if ch == Some('y') {
                 let mut marks: Vec<_> = app.marked_rows().map(Row::mark).collect();
                 marks.sort_by_key(|m| m.number);
                 app.screen.dialog = Some(Dialog::Committing);
@@ -61,6 +66,44 @@ pub(super) fn dialog_key(app: &mut App, dialog: Dialog, key: KeyEvent, fx: &mut 
             _ if esc || ch == Some('n') => app.screen.dialog = None,
             _ => {}
         },
+    }
+}
+
+/// A commit asked for while the connection is down: reconnect (unless the
+/// worker is at it), and open the commit dialog once the new listing has
+/// re-matched the marks (`events.rs`), so that the user confirms the
+/// current numbers. Nothing is sent for deletion here.
+pub(super) fn commit_when_connected(app: &mut App, fx: &mut Vec<Effect>) {
+    app.lifecycle.commit_after_connect = true;
+    if matches!(app.link, Link::Disconnected(_) | Link::Failed(_)) {
+        app.link = Link::Connecting {
+            stage: crate::client::Stage::Connect,
+            done: Vec::new(),
+        };
+        fx.push(Effect::Pop(Request::Connect));
+    }
+    app.status(
+        StatusKind::Info,
+        format!(
+            "reconnecting to check the {} marked messages against the server; the commit dialog follows",
+            app.marks.delete.len()
+        ),
+    );
+}
+
+/// After a new listing: the commit the user asked for while disconnected
+/// is shown for confirmation, with the numbers of this listing.
+pub(super) fn resume_commit(app: &mut App) {
+    if !std::mem::take(&mut app.lifecycle.commit_after_connect) || app.screen.dialog.is_some() {
+        return;
+    }
+    if app.marked_rows().next().is_none() {
+        app.status(
+            StatusKind::Info,
+            "reconnected: none of the marked messages is on the server any more; nothing to delete",
+        );
+    } else {
+        app.screen.dialog = Some(Dialog::Commit);
     }
 }
 

@@ -3,10 +3,11 @@
 //! to what happened; failures arrive typed and are matched by kind, never
 //! by searching their text. Pure: no I/O, no ui.
 
+use super::dialogs::resume_commit;
 use super::update::{prioritize, quit, report_lines};
 use super::{App, Dialog, Effect, Link, PreviewContent, Row, StatusKind};
 use crate::util::human_size;
-use crate::worker::{Event, FailureKind, Provider};
+use crate::worker::{CommitReport, Event, FailureKind, Mark, Provider};
 
 pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
     match event {
@@ -40,6 +41,10 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             // After a commit or a reconnect the numbers may all have moved:
             // stay on the same message, else the next one that remains.
             let keep = app.selection_candidates();
+            // The size each mark had when the user saw it: a message whose
+            // size changed is not the one the user marked.
+            let marked_sizes: std::collections::HashMap<_, _> =
+                app.marked_rows().map(|r| (r.key(), r.size)).collect();
             let known = &app.session.known;
             app.list.rows = listing
                 .into_iter()
@@ -56,18 +61,34 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 })
                 .collect();
             app.list.headers_done = app.list.rows.iter().filter(|r| r.summary.is_some()).count();
-            let present: std::collections::HashSet<_> =
-                app.list.rows.iter().map(Row::key).collect();
+            let present: std::collections::HashMap<_, _> =
+                app.list.rows.iter().map(|r| (r.key(), r.size)).collect();
             let before = app.marks.delete.len();
-            app.marks.delete.retain(|k| present.contains(k));
-            app.marks.saved.retain(|k| present.contains(k));
+            app.marks.delete.retain(|k| present.contains_key(k));
+            let vanished = before - app.marks.delete.len();
+            let resized: Vec<_> = marked_sizes
+                .iter()
+                .filter(|(k, size)| present.get(*k).is_some_and(|now| now != *size))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &resized {
+                app.marks.delete.remove(k);
+            }
+            app.marks.saved.retain(|k| present.contains_key(k));
             app.rebuild_view_keeping(&keep);
             let n = app.list.rows.len();
             let mut text = format!("{n} messages, {}", human_size(app.total_size()));
-            if app.marks.delete.len() < before {
+            if vanished > 0 {
                 text.push_str(&format!(
-                    "; {} marked messages are no longer on the server",
-                    before - app.marks.delete.len()
+                    "; {vanished} marked messages are no longer on the server"
+                ));
+            }
+            if !resized.is_empty() {
+                let keys: Vec<String> = resized.iter().map(ToString::to_string).collect();
+                text.push_str(&format!(
+                    "; {} marked messages changed size on the server and were unmarked, not deleted ({})",
+                    resized.len(),
+                    keys.join(", ")
                 ));
             }
             if app
@@ -78,7 +99,12 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             {
                 text = format!("{text}. {GMAIL_NOTE}");
             }
-            progress_status(app, text);
+            if resized.is_empty() {
+                progress_status(app, text);
+            } else {
+                app.status(StatusKind::Error, text);
+            }
+            resume_commit(app);
             prioritize(app, fx);
         }
         Event::Headers(batch) => {
@@ -174,21 +200,11 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 app.marks.delete.remove(&m.key());
             }
             app.screen.dialog = None;
-            let mut text = format!(
-                "deleted {} messages; the server confirmed: {}",
-                report.deleted.len(),
-                report.quit
-            );
-            if !report.gone.is_empty() {
-                text.push_str(&format!(
-                    "; {} were already gone from the server",
-                    report.gone.len()
-                ));
-            }
-            app.status(StatusKind::Success, text);
+            let (kind, text) = commit_text(&report);
+            app.status(kind, text);
             app.screen.preview = None;
-            // Unless the user leaves, the worker reconnects to show what
-            // is on the server now (and says so: `Event::Connecting`).
+            // The worker has listed the mailbox again and sends that
+            // listing next (`Event::Listing`), unless the user leaves now.
             if app.lifecycle.quit_after_commit {
                 quit(app, fx);
             }
@@ -221,6 +237,21 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             );
             app.link = Link::Disconnected(reason.text);
         }
+        Event::Reconnecting(wait) => {
+            let why = match &app.link {
+                Link::Disconnected(why) => format!("connection lost: {why}"),
+                Link::Failed(why) => format!("could not reconnect: {why}"),
+                // The user asked for a connection already (r, c).
+                _ => return,
+            };
+            app.status(
+                StatusKind::Error,
+                format!(
+                    "{why} Reconnecting by itself in {} s (r reconnects now).",
+                    wait.as_secs().max(1)
+                ),
+            );
+        }
         Event::Report(report) => {
             app.screen.report_source = Some(report);
             app.screen.report = report_lines(app);
@@ -231,6 +262,60 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// What a commit did, as the listing after QUIT shows it.
+fn commit_text(report: &CommitReport) -> (StatusKind, String) {
+    let names = |marks: &[Mark]| {
+        marks
+            .iter()
+            .map(|m| m.key().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (d, k) = (report.deleted.len(), report.kept.len());
+    let mut text = if !report.rechecked && !report.confirmed {
+        format!(
+            "the server did not confirm QUIT ({}) and could not be listed again: it is unknown whether the {k} messages were deleted; they stay marked. Reconnect (r) to see what is there.",
+            report.quit
+        )
+    } else if !report.rechecked || (report.confirmed && k == 0) {
+        format!(
+            "deleted {d} messages; the server confirmed: {}",
+            report.quit
+        )
+    } else if report.confirmed {
+        format!(
+            "the server confirmed QUIT ({}) but still lists {k} of the {} messages: {}; they stay marked. Deleted {d}.",
+            report.quit,
+            d + k,
+            names(&report.kept)
+        )
+    } else if d == 0 {
+        format!(
+            "nothing was deleted: QUIT did not succeed ({}); listed again, all {k} marked messages are still there and stay marked.",
+            report.quit
+        )
+    } else {
+        format!(
+            "QUIT did not succeed ({}); listed again: {d} deleted ({}), {k} still there ({}), which stay marked.",
+            report.quit,
+            names(&report.deleted),
+            names(&report.kept)
+        )
+    };
+    if !report.gone.is_empty() {
+        text.push_str(&format!(
+            "; {} were already gone from the server",
+            report.gone.len()
+        ));
+    }
+    let kind = if report.confirmed && k == 0 {
+        StatusKind::Success
+    } else {
+        StatusKind::Error
+    };
+    (kind, text)
 }
 
 const GMAIL_NOTE: &str = "Gmail: a RETR (save) followed by QUIT can mark messages as downloaded even without DELE, and Gmail shows only a limited number of messages per POP session (see its POP settings)";

@@ -170,16 +170,13 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                     StatusKind::Info,
                     "nothing is marked for deletion (d marks a message)",
                 );
-            } else if app.link != Link::Ready {
-                app.status(
-                    StatusKind::Error,
-                    "not connected: press r to reconnect first",
-                );
             } else if app.screen.save.is_some() {
                 app.status(
                     StatusKind::Info,
                     "a save is running; commit when it is done",
                 );
+            } else if app.link != Link::Ready || !app.list.listed {
+                super::dialogs::commit_when_connected(app, fx);
             } else {
                 app.screen.dialog = Some(Dialog::Commit);
             }

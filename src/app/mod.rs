@@ -288,6 +288,10 @@ pub struct Screen {
 pub struct Lifecycle {
     /// Quit once the commit in progress is done.
     pub quit_after_commit: bool,
+    /// The user asked to commit while the connection was down: once the
+    /// new listing has re-matched the marks, the commit dialog opens with
+    /// the current numbers (nothing is deleted before it is confirmed).
+    pub commit_after_connect: bool,
     /// The user asked to quit; waiting for the worker to end.
     pub quitting: bool,
     /// The password is typed into the app (no other source); a refused

@@ -80,6 +80,9 @@ pub enum Error {
     },
     #[error("the server closed the connection during {command}.")]
     Closed { command: String },
+    /// The server spoke or closed while nothing was asked (see `idle.rs`).
+    #[error("the server ended the idle session{}.", said.as_deref().map(|s| format!(" (it said: {s})")).unwrap_or_default())]
+    ClosedIdle { said: Option<String> },
     #[error("the server broke the POP3 protocol during {command}: {source}.")]
     Protocol {
         command: String,

@@ -10,6 +10,7 @@ pub mod conn;
 pub mod deadline;
 pub mod engine;
 pub mod error;
+mod idle;
 pub mod log;
 pub mod ops;
 mod refusal;

@@ -57,6 +57,8 @@ keepalive = 0
     assert_eq!(a.login, LoginMethod::Auto);
     assert_eq!(a.timeout, account::DEFAULT_TIMEOUT);
     assert_eq!(a.keepalive, Some(account::DEFAULT_KEEPALIVE));
+    // Every 3 minutes: well before a 10-minute autologout (RFC 1939 §3).
+    assert_eq!(a.keepalive, Some(Duration::from_secs(180)));
     let b = c.account("b").unwrap();
     assert_eq!(b.label, "b");
     assert_eq!((b.security, b.port), (Security::StartTls, 1110));

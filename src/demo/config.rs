@@ -135,6 +135,23 @@ pub struct Faults {
     /// huge header line: `TOP` answers `+OK` and one header line of this many
     /// bytes without an end of line, then stays silent.
     pub huge_header_on: Option<(String, u64)>,
+    // Keepalive, reconnect and commit edge cases (issue 10): one block.
+    /// The first session alone is ended after this long without a command
+    /// (`-ERR` and close, nothing deleted), as a server's autologout does;
+    /// later sessions keep `idle_timeout`.
+    pub autologout_first: Option<Duration>,
+    /// After this many `DELE` were answered in a session, the next `DELE`
+    /// closes the connection without an answer (no QUIT: nothing deleted).
+    pub drop_after_deles: Option<u32>,
+    /// `QUIT` in the TRANSACTION state deletes the marked messages, then
+    /// closes the connection without an answer (the client cannot know).
+    pub drop_after_quit_commit: bool,
+    /// `QUIT` in the TRANSACTION state is answered `-ERR` and deletes nothing.
+    pub refuse_quit: bool,
+    /// `QUIT` answers `+OK` but keeps these message numbers, though marked.
+    pub quit_keeps: Vec<u32>,
+    /// `UIDL` gives message 2 the UIDL of message 1 (a broken server).
+    pub duplicate_uidl: bool,
 }
 
 impl Faults {

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     ahead: AtomicU64,
     /// Bytes of `Faults::huge_header_on` lines the client took.
     pub(crate) huge_sent: std::sync::atomic::AtomicU64,
+    /// Sessions started so far (for `Faults::autologout_first`).
+    pub(crate) sessions: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -73,6 +75,7 @@ impl Server {
             received: Mutex::new(VecDeque::new()),
             ahead: AtomicU64::new(0),
             huge_sent: std::sync::atomic::AtomicU64::new(0),
+            sessions: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(

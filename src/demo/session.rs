@@ -46,7 +46,14 @@ pub(super) struct ServerSession {
 
 /// Serves one connection until it ends. Errors only end the session.
 pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
-    let idle = shared.config.idle_timeout;
+    let first = shared
+        .sessions
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        == 0;
+    let idle = match shared.config.faults.autologout_first {
+        Some(d) if first => d,
+        _ => shared.config.idle_timeout,
+    };
     let mut session = ServerSession {
         shared,
         conn: ServerConn::new(Box::new(stream), idle),

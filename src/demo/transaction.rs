@@ -23,6 +23,8 @@ pub(super) struct Txn {
     pub(super) retrieved: Vec<bool>,
     /// `UIDL` was asked in this session (for `Faults::mailutils_rewrite`).
     pub(super) uidl_asked: bool,
+    /// `DELE` answered in this session (for `Faults::drop_after_deles`).
+    pub(super) deles: u32,
 }
 
 impl Txn {
@@ -33,6 +35,7 @@ impl Txn {
             deleted: vec![false; n],
             retrieved: vec![false; n],
             uidl_asked: false,
+            deles: 0,
         }
     }
 }
@@ -57,7 +60,9 @@ impl ServerSession {
                 let txn = self.txn.as_ref().expect("TRANSACTION state");
                 let item = |i: usize| {
                     let m = &txn.maildrop.messages[i];
-                    if uidl {
+                    if uidl && faults.duplicate_uidl && i == 1 {
+                        format!("{} {}", i + 1, txn.maildrop.messages[0].uidl)
+                    } else if uidl {
                         format!("{} {}", i + 1, m.uidl)
                     } else {
                         format!("{} {}", i + 1, m.size)
@@ -105,6 +110,13 @@ impl ServerSession {
             "DELE" => match args.first().map(|a| self.message(a)) {
                 Some(Ok(i)) => {
                     let n = i + 1;
+                    let txn = self.txn.as_mut().expect("TRANSACTION state");
+                    if faults.drop_after_deles.is_some_and(|k| txn.deles >= k) {
+                        tracing::info!("dropping the connection on DELE on purpose");
+                        self.txn = None;
+                        return Ok(Flow::Close);
+                    }
+                    txn.deles += 1;
                     if faults.refuse_dele.iter().any(|&r| r as usize == n) {
                         self.err(&format!("message {n} cannot be deleted")).await?;
                     } else {
@@ -123,7 +135,7 @@ impl ServerSession {
                     .await?;
             }
             "NOOP" => self.ok("").await?,
-            "QUIT" => return self.quit(faults.drop_on_quit).await,
+            "QUIT" => return self.quit(&faults).await,
             "CAPA" => return self.capa().await,
             "USER" | "PASS" | "APOP" | "AUTH" | "STLS" => {
                 self.err("command not valid in this state").await?;
@@ -135,16 +147,27 @@ impl ServerSession {
     }
 
     /// RFC 1939 section 6: the UPDATE state.
-    async fn quit(&mut self, drop_on_quit: bool) -> io::Result<Flow> {
+    async fn quit(&mut self, faults: &super::Faults) -> io::Result<Flow> {
         self.mailutils_store().await;
         let txn = self.txn.take().expect("TRANSACTION state");
-        if drop_on_quit {
+        if faults.drop_on_quit {
             tracing::info!("dropping the connection on QUIT on purpose");
             return Ok(Flow::Close);
         }
-        let marked: Vec<usize> = (0..txn.deleted.len()).filter(|&i| txn.deleted[i]).collect();
+        if faults.refuse_quit {
+            self.err("cannot update the maildrop now; nothing was deleted")
+                .await?;
+            return Ok(Flow::Close);
+        }
+        let marked: Vec<usize> = (0..txn.deleted.len())
+            .filter(|&i| txn.deleted[i] && !faults.quit_keeps.contains(&(i as u32 + 1)))
+            .collect();
         let (removed, error) = txn.maildrop.commit(&marked).await;
         tracing::info!(removed, "QUIT committed");
+        if faults.drop_after_quit_commit {
+            tracing::info!("dropping the connection after QUIT on purpose");
+            return Ok(Flow::Close);
+        }
         if error.is_some() {
             self.err(&format!(
                 "[SYS/PERM] some deleted messages not removed ({removed} of {} removed)",

@@ -98,9 +98,11 @@ fn kind_of(e: &Error) -> FailureKind {
         _ => {}
     }
     match e {
-        Error::Resolve { .. } | Error::Connect { .. } | Error::Closed { .. } | Error::Io { .. } => {
-            FailureKind::Network
-        }
+        Error::Resolve { .. }
+        | Error::Connect { .. }
+        | Error::Closed { .. }
+        | Error::ClosedIdle { .. }
+        | Error::Io { .. } => FailureKind::Network,
         Error::ConnectTimeout { .. }
         | Error::Timeout { .. }
         | Error::TooSlow { .. }

@@ -26,13 +26,31 @@ impl MsgKey {
     /// The row of `listing` this key names (by UIDL, or by number on a
     /// server without UIDL), if it is still there.
     pub fn find<'a>(&self, listing: &'a [Listing]) -> Option<&'a Listing> {
+        listing.iter().find(|l| self.names(l))
+    }
+
+    /// This key names row `l` (by UIDL, or by number without UIDL).
+    pub fn names(&self, l: &Listing) -> bool {
         match self {
-            MsgKey::Uidl(u) => listing
-                .iter()
-                .find(|l| l.uidl.as_deref() == Some(u.as_str())),
-            MsgKey::Number(n) => listing.iter().find(|l| l.number == *n),
+            MsgKey::Uidl(u) => l.uidl.as_deref() == Some(u.as_str()),
+            MsgKey::Number(n) => l.number == *n,
         }
     }
+}
+
+/// UIDLs that name more than one message in `listing` (a broken server):
+/// such a key is ambiguous, and popdoc never deletes on it.
+pub fn duplicate_uidls(listing: &[Listing]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dups: Vec<String> = listing
+        .iter()
+        .filter_map(|l| l.uidl.as_deref())
+        .filter(|u| !seen.insert(*u))
+        .map(str::to_string)
+        .collect();
+    dups.sort();
+    dups.dedup();
+    dups
 }
 
 /// `uid17`, or `#3` for a message known by number only.
@@ -115,6 +133,23 @@ mod tests {
         assert_eq!(mark.key(), MsgKey::Number(2));
         assert_eq!(mark.key().find(&listing()).map(|l| l.size), Some(20));
         assert!(MsgKey::Number(3).find(&listing()).is_none());
+    }
+
+    #[test]
+    fn a_uidl_listed_twice_is_found_once() {
+        let mut l = listing();
+        assert!(duplicate_uidls(&l).is_empty());
+        l.push(Listing {
+            number: 3,
+            size: 30,
+            uidl: Some("a".into()),
+        });
+        l.push(Listing {
+            number: 4,
+            size: 40,
+            uidl: Some("a".into()),
+        });
+        assert_eq!(duplicate_uidls(&l), ["a"]);
     }
 
     #[test]

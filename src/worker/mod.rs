@@ -5,21 +5,25 @@
 //! `try_send`); the worker does the POP3 work and answers with [`Event`]s
 //! that carry owned data. A conversation: `Connect` → `Connecting` →
 //! `Stage`… → `Connected` → `Listing` → `Headers`…; a key `s` → `Save` →
-//! `SaveProgress`… → `Saved`; `Commit` → `Committed` (or `CommitRefused`,
-//! then `CommitAccepted` or `Reset`), then `Connecting` again: the worker
-//! tells what it does, the app does not guess it.
+//! `SaveProgress`… → `Saved`; `Commit` → (`CommitRefused`, then
+//! `CommitAccepted` or `Reset`) QUIT, `Connecting`…, `Committed` (what
+//! the new listing shows was deleted), then `Listing`; a lost session →
+//! `Disconnected` → `Reconnecting(wait)` → `Connecting`…: the worker tells
+//! what it does, the app does not guess it.
 //!
 //! What went wrong crosses as a typed [`Failure`] (a kind the app matches,
 //! and a sentence it shows), never as text to be searched. A message is
 //! one [`MsgKey`] from the mark to the `DELE`. The worker never touches UI
 //! state; the app never touches the socket. Nothing here renders text for
-//! a screen. The actor itself: `run.rs` (loop, connect, headers,
-//! keepalive), `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
+//! a screen. The actor itself: `run.rs` (loop, connect, headers),
+//! `reconnect.rs` (keepalive, a lost session noticed and reopened),
+//! `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
 mod commit;
 mod failure;
 mod key;
 mod message;
+mod reconnect;
 mod run;
 mod session;
 
@@ -76,14 +80,26 @@ pub enum Request {
     Report,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a commit ended, sent once the worker has listed the mailbox again
+/// after QUIT (that `Listing` follows): the listing, not QUIT's reply,
+/// says what was deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitReport {
-    /// Messages the server accepted DELE for (and then QUIT committed).
+    /// Messages the server accepted DELE for and no longer lists (when it
+    /// could not be listed again: those a `+OK` to QUIT committed).
     pub deleted: Vec<Mark>,
-    /// Marks whose UIDL is no longer on the server.
+    /// Marks whose UIDL was no longer on the server before the DELE.
     pub gone: Vec<Mark>,
-    /// The server's reply to QUIT.
+    /// The server's reply to QUIT, or what happened instead (no reply).
     pub quit: String,
+    /// Messages the server accepted DELE for and still lists after QUIT
+    /// (it kept them, or QUIT failed); when it could not be listed again
+    /// and QUIT was not confirmed, those whose fate is unknown.
+    pub kept: Vec<Mark>,
+    /// QUIT was answered `+OK`.
+    pub confirmed: bool,
+    /// The mailbox was listed again after QUIT to check.
+    pub rechecked: bool,
 }
 
 #[derive(Debug)]
@@ -134,8 +150,13 @@ pub enum Event {
     Latency(Duration),
     /// Something failed but the session goes on.
     Notice(Failure),
-    /// The connection is gone; `r` reconnects.
+    /// The connection is gone (noticed when it happens, even while idle);
+    /// `r` reconnects at once. `Reconnecting` follows when the worker will
+    /// reconnect by itself.
     Disconnected(Failure),
+    /// The worker reconnects by itself after this wait (the backoff: 1 s,
+    /// 2 s, 4 s … 60 s, or what `[LOGIN-DELAY]` asks), then `Connecting`.
+    Reconnecting(Duration),
     /// The worker has ended (after Shutdown).
     Ended,
     /// The connection report as data (the UI renders it to its width), or

@@ -1,8 +1,9 @@
 //! The actor loop: the worker task that owns the connection for the TUI.
 //! It takes [`Request`]s, does the POP3 work, and reports [`Event`]s with
 //! owned data (the contract is in `worker/mod.rs`). This file holds the
-//! loop, connecting and reconnecting, the background header load and the
-//! keepalive; `message.rs` previews and saves, `commit.rs` deletes. It
+//! loop, connecting and the background header load; `reconnect.rs` the
+//! keepalive, noticing a lost session and reconnecting by itself;
+//! `message.rs` previews and saves, `commit.rs` deletes. It
 //! never touches UI state and never renders report text.
 //!
 //! Headers (`TOP n 0`, once per message and session) load in the
@@ -19,7 +20,8 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{Event, Failure, Mark, MsgKey, Provider, Request, SessionInfo};
+use super::reconnect::{Backoff, Idle, retryable};
+use super::{Event, Failure, FailureKind, Mark, MsgKey, Provider, Request, SessionInfo};
 use crate::account::Account;
 use crate::client::conn::{Connection, Stage};
 use crate::client::error::Error;
@@ -53,6 +55,8 @@ pub(super) struct Actor {
     /// Messages whose header block was given up (too large, too slow):
     /// not asked for again after a reconnect; their rows keep the error.
     unreadable: Vec<(MsgKey, Failure)>,
+    /// When to reconnect by itself after a lost session (`reconnect.rs`).
+    pub(super) backoff: Backoff,
 }
 
 /// Starts the worker; returns the request sender and the event receiver.
@@ -84,6 +88,7 @@ pub fn spawn(
         clock: None,
         last_activity: Instant::now(),
         unreadable: Vec::new(),
+        backoff: Backoff::default(),
     };
     let handle = tokio::spawn(worker.run());
     (req_tx, ev_rx, handle)
@@ -110,20 +115,9 @@ impl Actor {
                     Err(mpsc::error::TryRecvError::Disconnected) => None,
                 }
             } else {
-                let idle = self
-                    .account
-                    .keepalive
-                    .filter(|_| self.conn.is_some())
-                    .map(|k| k.saturating_sub(self.last_activity.elapsed()));
-                match idle {
-                    Some(wait) => match tokio::time::timeout(wait, self.requests.recv()).await {
-                        Ok(r) => r,
-                        Err(_) => {
-                            self.keepalive().await;
-                            continue;
-                        }
-                    },
-                    None => self.requests.recv().await,
+                match self.idle().await {
+                    Idle::Request(r) => r,
+                    Idle::Worked => continue,
                 }
             };
             match request {
@@ -214,17 +208,28 @@ impl Actor {
             self.pending_headers.clear();
             self.dele_sent = false;
             self.send(Event::Disconnected(e.into())).await;
+            self.schedule_reconnect(None).await;
         }
     }
 
     pub(super) async fn connect(&mut self) {
-        self.connect_retrying(false).await
+        self.connect_retrying(false).await;
     }
 
     /// Connects; with `wait_for_lock`, a login refused with `[IN-USE]` is
     /// tried again for a few seconds (after a cancelled RETR the server
     /// may hold the old session's lock until it notices the close).
     pub(super) async fn connect_retrying(&mut self, wait_for_lock: bool) {
+        if self.open_session(wait_for_lock).await {
+            self.announce_listing().await;
+        }
+    }
+
+    /// Connects, logs in and lists, like [`Self::connect_retrying`], but
+    /// keeps the listing to itself until [`Self::announce_listing`] (a
+    /// commit reports first what the new listing shows). True when a
+    /// session is up and listed.
+    pub(super) async fn open_session(&mut self, wait_for_lock: bool) -> bool {
         self.send(Event::Connecting).await;
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
@@ -266,13 +271,28 @@ impl Actor {
         let mut conn = match result {
             Ok(c) => c,
             Err((e, conn)) => {
+                let failure = Failure::from(&e);
+                // `[LOGIN-DELAY]`: wait what the server's CAPA said.
+                let mut at_least = None;
                 if let Some(c) = conn {
                     let clock = *self.clock.get_or_insert_with(|| c.log.clock());
                     let lines = c.log.lines_on(&clock, 0);
                     self.send(Event::Transcript(lines)).await;
+                    if failure.kind == FailureKind::LoginDelay {
+                        at_least = c
+                            .caps_before
+                            .as_ref()
+                            .or(c.capabilities())
+                            .and_then(|caps| caps.login_delay)
+                            .map(|(secs, _)| Duration::from_secs(secs.into()));
+                    }
                 }
-                self.send(Event::Failed(e.into())).await;
-                return;
+                let retry = retryable(failure.kind);
+                self.send(Event::Failed(failure)).await;
+                if retry {
+                    self.schedule_reconnect(at_least).await;
+                }
+                return false;
             }
         };
         let info = self.session_info(&conn);
@@ -280,18 +300,43 @@ impl Actor {
         match conn.listing().await {
             Ok(listing) => {
                 self.pending_headers = listing.iter().map(|l| l.number).collect();
-                self.listing = listing.clone();
+                self.listing = listing;
                 self.conn = Some(conn);
                 self.last_activity = Instant::now();
+                let login_delay = self
+                    .conn
+                    .as_ref()
+                    .and_then(|c| c.capabilities())
+                    .and_then(|caps| caps.login_delay)
+                    .map(|(secs, _)| Duration::from_secs(secs.into()));
+                self.backoff.up(login_delay);
                 self.flush_transcript().await;
-                self.send(Event::Listing(listing)).await;
-                self.report_unreadable().await;
+                true
             }
             Err(e) => {
                 self.conn = Some(conn);
+                self.send(Event::Failed((&e).into())).await;
                 self.after_error(&e).await;
-                self.send(Event::Failed(e.into())).await;
+                false
             }
+        }
+    }
+
+    /// The listing of the session just opened goes to the app, with a
+    /// warning when one UIDL names two messages.
+    pub(super) async fn announce_listing(&mut self) {
+        self.send(Event::Listing(self.listing.clone())).await;
+        self.report_unreadable().await;
+        let dups = super::key::duplicate_uidls(&self.listing);
+        if !dups.is_empty() {
+            self.send(Event::Notice(Failure::new(
+                FailureKind::Protocol,
+                format!(
+                    "the server lists the same UIDL for more than one message ({}); popdoc will not delete those messages, since it cannot tell them apart.",
+                    dups.join(", ")
+                ),
+            )))
+            .await;
         }
     }
 
@@ -419,18 +464,6 @@ impl Actor {
         self.pending_headers.retain(|n| !numbers.contains(n));
         if !out.is_empty() {
             self.send(Event::Headers(out)).await;
-        }
-    }
-
-    async fn keepalive(&mut self) {
-        self.last_activity = Instant::now();
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
-        if let Err(e) = conn.noop().await {
-            self.after_error(&e).await;
-        } else {
-            self.flush_transcript().await;
         }
     }
 }

@@ -198,6 +198,8 @@ fn commit_asks_then_sends_dele_for_the_marks() {
             ],
             gone: vec![],
             quit: "+OK bye".into(),
+            confirmed: true,
+            ..Default::default()
         })),
     );
     assert!(a.marks.delete.is_empty() && a.screen.dialog.is_none());
@@ -308,6 +310,8 @@ fn quit_with_commit_commits_then_leaves() {
             }],
             gone: vec![],
             quit: "+OK".into(),
+            confirmed: true,
+            ..Default::default()
         }))],
     );
     assert!(matches!(requests(&fx)[..], [Request::Shutdown]));

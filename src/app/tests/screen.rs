@@ -145,6 +145,8 @@ fn commit_and_relist(a: &mut App, n: u32, gone: &[u32]) {
                 deleted,
                 gone: vec![],
                 quit: "+OK".into(),
+                confirmed: true,
+                ..Default::default()
             })),
             Msg::Worker(Event::Connected(SessionInfo::default())),
             Msg::Worker(Event::Listing(listing_without(n, gone))),

@@ -52,4 +52,6 @@ mod app_loop;
 mod commit;
 mod flight;
 mod gave_up;
+mod commit_edges;
+mod reconnect;
 mod save;
