@@ -50,8 +50,8 @@ fn account(port: u16) -> Account {
 
 mod app_loop;
 mod commit;
+mod commit_edges;
 mod flight;
 mod gave_up;
-mod commit_edges;
 mod reconnect;
 mod save;
