@@ -10,6 +10,7 @@ pub mod conn;
 pub mod engine;
 pub mod error;
 pub mod log;
+mod login;
 pub mod ops;
 mod refusal;
 pub mod transport;

@@ -10,7 +10,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,7 @@ impl Security {
 }
 
 /// How the server's certificate is checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CertCheck {
     /// The system's roots and the host name.
     System,
@@ -76,9 +75,25 @@ pub struct TlsInfo {
     pub chain: Vec<Vec<u8>>,
     /// How the certificate was accepted.
     pub verified: String,
+    /// The handshake resumed an earlier session of this process (no
+    /// certificate exchange: it was checked when the session began).
+    pub resumed: bool,
 }
 
 impl TlsInfo {
+    /// The transcript's line for the handshake.
+    pub fn summary(&self) -> String {
+        let resumed = if self.resumed {
+            "; TLS session resumed"
+        } else {
+            ""
+        };
+        format!(
+            "{} {} ({}){resumed}",
+            self.version, self.cipher, self.verified
+        )
+    }
+
     /// SHA-256 of the leaf certificate, lowercase hex.
     pub fn fingerprint(&self) -> Option<String> {
         self.chain.first().map(|c| hex(&Sha256::digest(c)))
@@ -246,14 +261,15 @@ pub async fn upgrade(
     endpoint: &Endpoint,
     times: &mut ConnectTimes,
 ) -> Result<(Stream, TlsInfo), Error> {
-    let seen = Arc::new(Mutex::new(None));
-    let (config, verified) = super::verify::client_config(&endpoint.cert, seen.clone())?;
+    let checked = super::verify::client_config(&endpoint.cert)?;
     let name = ServerName::try_from(endpoint.host.clone()).map_err(|_| Error::Tls {
         host: endpoint.host.clone(),
         reason: "the host name is not valid for TLS".into(),
         fingerprint: None,
         advice: None,
     })?;
+    let key = name.to_str().into_owned();
+    checked.forget_leaf(&key);
     let start = Instant::now();
     let sniff = Sniff {
         io: tcp,
@@ -261,7 +277,7 @@ pub async fn upgrade(
     };
     let tls = tokio::time::timeout(
         endpoint.connect_timeout,
-        TlsConnector::from(Arc::new(config))
+        TlsConnector::from(checked.config.clone())
             .connect(name, sniff)
             .into_fallible(),
     )
@@ -271,7 +287,7 @@ pub async fn upgrade(
         secs: endpoint.connect_timeout.as_secs(),
     })?
     .map_err(|(e, sniff)| {
-        let leaf: Option<Vec<u8>> = seen.lock().ok().and_then(|s| s.clone());
+        let leaf = checked.leaf(&key);
         let (reason, advice) = tls_failure(&e, endpoint, leaf.as_deref(), &sniff.first);
         Error::Tls {
             host: endpoint.host.clone(),
@@ -297,7 +313,8 @@ pub async fn upgrade(
             .peer_certificates()
             .map(|c| c.iter().map(|c| c.to_vec()).collect())
             .unwrap_or_default(),
-        verified,
+        verified: checked.verified.clone(),
+        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     };
     Ok((Stream::Tls(Box::new(tls)), info))
 }

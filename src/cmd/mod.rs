@@ -69,7 +69,8 @@ impl Default for Progress {
     }
 }
 
-/// Gets the secret, connects and logs in.
+/// Gets the secret, connects and logs in. The CAPA after login is left to
+/// the caller's `listing()`, which sends it in the same flight.
 pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Connection, CmdError> {
     let (secret, token) = crate::secret::obtain(account)?;
     let creds = account.credentials(secret, token);
@@ -77,6 +78,7 @@ pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Conne
         progress.show(&format!("{} {}…", account.host, stage.label()), true);
     };
     let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
-    conn.login(&creds, account.login, &mut on_stage).await?;
+    conn.authenticate(&creds, account.login, &mut on_stage)
+        .await?;
     Ok(conn)
 }

@@ -50,4 +50,5 @@ fn account(port: u16) -> Account {
 
 mod app_loop;
 mod commit;
+mod flights;
 mod save;
