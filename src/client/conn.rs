@@ -14,7 +14,8 @@ use super::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::pipeline::DEFAULT_WINDOW_BYTES;
 use crate::pop3::{Capabilities, Command, Expect, Reader, Status};
 
-const READ_BUF: usize = 64 * 1024;
+/// What one read may take from the socket: several TLS records.
+const READ_BUF: usize = 256 * 1024;
 
 /// A stage of opening a session, for progress displays and `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
