@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, BufWriter};
 
 use crate::mail::Summary;
 
@@ -151,6 +151,9 @@ pub fn check_folder(dir: &Path) -> Result<(), SaveError> {
     }
 }
 
+/// How much of a message is gathered before it goes to the file.
+const WRITE_BUF: usize = 1024 * 1024;
+
 /// A file being written: bytes go to a hidden temporary file beside the
 /// destination and are hashed on the way.
 pub struct PendingFile {
@@ -160,7 +163,9 @@ pub struct PendingFile {
     /// The first write error, kept whole (the copy loop reports only its
     /// text) to tell the user what it means.
     write_failed: Option<io::Error>,
-    file: tokio::fs::File,
+    /// Buffered: each write to a `tokio::fs::File` is a trip to a blocking
+    /// thread, and a RETR hands over pieces of a few KiB.
+    file: BufWriter<tokio::fs::File>,
     hasher: Sha256,
     size: u64,
     dest: PathBuf,
@@ -198,7 +203,7 @@ impl PendingFile {
             _listed: crate::cleanup::file(temp.path()),
             write_failed: None,
             temp: Some(temp),
-            file: tokio::fs::File::from_std(file),
+            file: BufWriter::with_capacity(WRITE_BUF, tokio::fs::File::from_std(file)),
             hasher: Sha256::new(),
             size: 0,
             dest: dest.to_path_buf(),
@@ -221,7 +226,11 @@ impl PendingFile {
     pub async fn commit(mut self) -> Result<Saved, SaveError> {
         use tokio::io::AsyncWriteExt;
         self.file.flush().await.map_err(|e| self.io_err(e))?;
-        self.file.sync_all().await.map_err(|e| self.io_err(e))?;
+        self.file
+            .get_ref()
+            .sync_all()
+            .await
+            .map_err(|e| self.io_err(e))?;
         let expected = hex(&std::mem::take(&mut self.hasher).finalize());
         let temp = self.temp.take().expect("commit once");
         let size = self.size;

@@ -1,22 +1,21 @@
 //! A POP3 connection over [`Stream`]: opening (TCP, TLS or STLS, greeting,
-//! CAPA) and login. The command engine that every command goes through is
-//! in `engine.rs`.
+//! CAPA). Logging in is in `login.rs`; the command engine that every
+//! command goes through is in `engine.rs`.
 
 use std::time::Duration;
 
-use md5::{Digest, Md5};
-use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
+use super::engine::CommandReply;
 use super::error::Error;
-use super::log::{Dir, SessionLog, Timing};
+use super::log::SessionLog;
+pub use super::login::{Credentials, LoginMethod};
 use super::transport::{self, ConnectTimes, Endpoint, Security, Stream, TlsInfo};
 use crate::pop3::pipeline::DEFAULT_WINDOW_BYTES;
-use crate::pop3::reply::apop_timestamp;
-use crate::pop3::sasl::{Mechanism, SaslClient};
-use crate::pop3::{Capabilities, Command, Expect, ReadEvent, Reader, Status};
+use crate::pop3::{Capabilities, Command, Expect, Reader, Status};
 
-const READ_BUF: usize = 64 * 1024;
+/// What one read may take from the socket: several TLS records.
+const READ_BUF: usize = 256 * 1024;
 
 /// A stage of opening a session, for progress displays and `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,60 +46,6 @@ impl Stage {
 /// Hears each stage as it starts, with the stages completed so far.
 pub type StageFn<'a> = dyn FnMut(Stage, &[(Stage, Duration)]) + Send + 'a;
 
-/// Which login method to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LoginMethod {
-    /// The strongest the server offers: SASL (PLAIN, then LOGIN), then
-    /// USER/PASS; with a token, XOAUTH2 or OAUTHBEARER.
-    #[default]
-    Auto,
-    Sasl(Mechanism),
-    UserPass,
-    Apop,
-}
-
-impl LoginMethod {
-    pub fn parse(s: &str) -> Option<LoginMethod> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Some(LoginMethod::Auto),
-            "user" | "userpass" | "user-pass" => Some(LoginMethod::UserPass),
-            "apop" => Some(LoginMethod::Apop),
-            other => Mechanism::from_name(other).map(LoginMethod::Sasl),
-        }
-    }
-
-    /// How the config file writes the method (one of the names [`parse`]
-    /// takes).
-    ///
-    /// [`parse`]: LoginMethod::parse
-    pub fn config_name(self) -> &'static str {
-        match self {
-            LoginMethod::Auto => "auto",
-            LoginMethod::UserPass => "user",
-            LoginMethod::Apop => "apop",
-            LoginMethod::Sasl(Mechanism::Plain) => "plain",
-            LoginMethod::Sasl(Mechanism::Login) => "login",
-            LoginMethod::Sasl(Mechanism::XOAuth2) => "xoauth2",
-            LoginMethod::Sasl(Mechanism::OAuthBearer) => "oauthbearer",
-        }
-    }
-}
-
-/// Who logs in, with what.
-#[derive(Clone)]
-pub struct Credentials {
-    pub user: String,
-    pub secret: SecretString,
-    /// The secret is an OAuth2 bearer token, not a password.
-    pub token: bool,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials {{ user: {:?}, secret: *** }}", self.user)
-    }
-}
-
 pub struct Connection {
     pub(super) io: Stream,
     pub(super) reader: Reader,
@@ -121,6 +66,9 @@ pub struct Connection {
     /// The login method that succeeded, e.g. "SASL PLAIN".
     pub method: Option<String>,
     pub(super) broken: Option<String>,
+    /// Logged in by [`Connection::authenticate`]: the CAPA after login
+    /// has not been asked yet; [`Connection::listing`] asks it.
+    pub(super) capa_due: bool,
 }
 
 impl Connection {
@@ -162,10 +110,7 @@ impl Connection {
             let t = Instant::now();
             let (io, info) = transport::upgrade(tcp, &endpoint, &mut times).await?;
             stages.push((Stage::Tls, t.elapsed()));
-            log.note(format!(
-                "{} {} ({})",
-                info.version, info.cipher, info.verified
-            ));
+            log.note(info.summary());
             (io, Some(info))
         } else {
             (Stream::Tcp(tcp), None)
@@ -190,6 +135,7 @@ impl Connection {
             window_bytes: DEFAULT_WINDOW_BYTES,
             method: None,
             broken: None,
+            capa_due: false,
         };
         Ok(conn)
     }
@@ -286,10 +232,7 @@ impl Connection {
                 return Err(e);
             }
         };
-        self.log.note(format!(
-            "{} {} ({})",
-            info.version, info.cipher, info.verified
-        ));
+        self.log.note(info.summary());
         self.io = io;
         self.tls = Some(info);
         self.reader = Reader::new();
@@ -299,8 +242,14 @@ impl Connection {
     /// RFC 6856 section 2: `UTF8`, in the AUTHORIZATION state before the
     /// login, when the server advertises it. Some servers (Courier) replace
     /// every message with 8-bit content by a placeholder until it is sent.
-    async fn utf8(&mut self) -> Result<(), Error> {
-        match self.command(Command::Utf8).await {
+    pub(super) async fn utf8(&mut self) -> Result<(), Error> {
+        let reply = self.command(Command::Utf8).await;
+        self.utf8_outcome(reply)
+    }
+
+    /// Notes how the server took `UTF8`; only a broken connection fails.
+    pub(super) fn utf8_outcome(&mut self, reply: Result<CommandReply, Error>) -> Result<(), Error> {
+        match reply {
             Ok(_) => self.log.note(
                 "sent UTF8 (RFC 6856) because the server advertises it: messages with 8-bit content are delivered as they are",
             ),
@@ -313,173 +262,28 @@ impl Connection {
     }
 
     /// CAPA; `None` when the server answers -ERR (it has no CAPA).
-    async fn capa(&mut self) -> Result<Option<Capabilities>, Error> {
-        match self.command(Command::Capa).await {
-            Ok(reply) => {
-                let caps = Capabilities::parse(reply.body.as_deref().unwrap_or_default());
-                Ok(Some(caps))
-            }
-            Err(Error::Refused { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+    pub(super) async fn capa(&mut self) -> Result<Option<Capabilities>, Error> {
+        let reply = self.command(Command::Capa).await;
+        capabilities_from(reply)
     }
+}
 
-    /// Logs in and asks CAPA again (capabilities may change after login).
-    pub async fn login(
-        &mut self,
-        creds: &Credentials,
-        method: LoginMethod,
-        on_stage: &mut StageFn<'_>,
-    ) -> Result<(), Error> {
-        if !self.is_encrypted() && self.endpoint.security != Security::Plaintext {
-            return Err(Error::PlaintextRefused);
-        }
-        on_stage(Stage::Login, &self.stages);
-        let t = Instant::now();
-        if self.caps_before.as_ref().is_some_and(|c| c.utf8) {
-            self.utf8().await?;
-        }
-        let chosen = self.choose_method(creds, method)?;
-        match chosen {
-            LoginMethod::Sasl(m) => self.sasl(creds, m).await?,
-            LoginMethod::UserPass => {
-                self.login_step(Command::User(creds.user.clone()), None)
-                    .await?;
-                self.login_step(Command::Pass(creds.secret.clone()), None)
-                    .await?;
-            }
-            LoginMethod::Apop => {
-                let Some(stamp) = apop_timestamp(&self.greeting) else {
-                    return Err(Error::NoMethod(
-                        "APOP was asked for, but the server's greeting has no APOP timestamp."
-                            .into(),
-                    ));
-                };
-                let mut md5 = Md5::new();
-                md5.update(stamp.as_bytes());
-                md5.update(creds.secret.expose_secret().as_bytes());
-                let digest = transport::hex(&md5.finalize());
-                self.login_step(
-                    Command::Apop {
-                        user: creds.user.clone(),
-                        digest,
-                    },
-                    None,
-                )
-                .await?;
-            }
-            LoginMethod::Auto => unreachable!("choose_method resolves Auto"),
-        }
-        self.method = Some(match chosen {
-            LoginMethod::Sasl(m) => format!("SASL {}", m.name()),
-            LoginMethod::UserPass => "USER/PASS".into(),
-            LoginMethod::Apop => "APOP".into(),
-            LoginMethod::Auto => unreachable!(),
-        });
-        self.stages.push((Stage::Login, t.elapsed()));
-        on_stage(Stage::CapaAfterLogin, &self.stages);
-        let t = Instant::now();
-        self.caps = self.capa().await?;
-        self.stages.push((Stage::CapaAfterLogin, t.elapsed()));
-        Ok(())
+/// The capabilities in a CAPA reply; `None` when the server refused CAPA
+/// (it has none).
+pub(super) fn capabilities_from(
+    reply: Result<CommandReply, Error>,
+) -> Result<Option<Capabilities>, Error> {
+    match reply {
+        Ok(reply) => Ok(Some(Capabilities::parse(
+            reply.body.as_deref().unwrap_or_default(),
+        ))),
+        Err(Error::Refused { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
+}
 
-    fn choose_method(
-        &self,
-        creds: &Credentials,
-        method: LoginMethod,
-    ) -> Result<LoginMethod, Error> {
-        if method != LoginMethod::Auto {
-            return Ok(method);
-        }
-        let caps = self.caps_before.as_ref();
-        let offers = |m: Mechanism| caps.is_some_and(|c| c.has_sasl(m.name()));
-        if creds.token {
-            return [Mechanism::XOAuth2, Mechanism::OAuthBearer]
-                .into_iter()
-                .find(|m| offers(*m))
-                .map(LoginMethod::Sasl)
-                .ok_or_else(|| {
-                    Error::NoMethod(
-                        "the server offers neither XOAUTH2 nor OAUTHBEARER, so the OAuth2 token cannot be used.".into(),
-                    )
-                });
-        }
-        if let Some(m) = [Mechanism::Plain, Mechanism::Login]
-            .into_iter()
-            .find(|m| offers(*m))
-        {
-            return Ok(LoginMethod::Sasl(m));
-        }
-        // USER is the RFC 1939 baseline: try it when CAPA says so, when
-        // there is no CAPA, or when CAPA lists no way in at all.
-        Ok(LoginMethod::UserPass)
-    }
-
-    async fn login_step(&mut self, cmd: Command, detail: Option<String>) -> Result<Status, Error> {
-        match self.command(cmd).await {
-            Ok(r) => Ok(r.status),
-            Err(Error::Refused { status, .. }) => Err(Error::Login { status, detail }),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn sasl(&mut self, creds: &Credentials, m: Mechanism) -> Result<(), Error> {
-        let mut sasl = SaslClient::new(
-            m,
-            &creds.user,
-            creds.secret.clone(),
-            &self.endpoint.host,
-            self.endpoint.port,
-        );
-        let name = "AUTH".to_string();
-        let mut cmd = sasl.start();
-        loop {
-            let bytes_out = self.send(&cmd).await?;
-            let sent = self.log.now();
-            let start = self.reader.consumed();
-            let event = self.next_event(&name).await?;
-            let bytes_in = self.reader.consumed() - start;
-            let now = self.log.now();
-            let mut timing = Timing {
-                command: cmd.redacted(),
-                sent,
-                first_byte: Some(now),
-                last_byte: Some(now),
-                bytes_out,
-                bytes_in,
-                ok: None,
-            };
-            match event {
-                ReadEvent::Continuation(payload) => {
-                    self.log.push(
-                        Dir::Received,
-                        format!("+ {}", String::from_utf8_lossy(&payload)),
-                    );
-                    self.log.timing(timing);
-                    cmd = sasl.respond(&payload).map_err(|e| Error::Malformed {
-                        command: name.clone(),
-                        detail: e.to_string(),
-                    })?;
-                }
-                ReadEvent::Status(status) => {
-                    self.log.push_timed(
-                        Dir::Received,
-                        status.to_string(),
-                        Some(now.saturating_sub(sent)),
-                    );
-                    timing.ok = Some(status.ok);
-                    self.log.timing(timing);
-                    if status.ok {
-                        return Ok(());
-                    }
-                    return Err(Error::Login {
-                        status,
-                        detail: sasl.server_error(),
-                    });
-                }
-                _ => unreachable!("an AUTH reply has no body"),
-            }
-        }
-    }
+/// A command the engine ended without a reply for (it cannot, unless the
+/// connection broke, which `exchange` reports itself).
+pub(super) fn no_reply() -> Result<CommandReply, Error> {
+    Err(Error::Invalid("a command got no reply".into()))
 }

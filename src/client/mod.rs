@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 mod idle;
 pub mod log;
+mod login;
 pub mod ops;
 mod refusal;
 pub mod transport;

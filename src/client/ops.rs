@@ -6,10 +6,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use tokio::io::AsyncWrite;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::Connection;
-use super::engine::CommandOutcome;
+use super::conn::{Connection, Stage, capabilities_from, no_reply};
+use super::engine::{CommandOutcome, CommandReply};
 use super::error::Error;
 use crate::pop3::pipeline::{ReplyMean, ReplySample, link_window};
 use crate::pop3::reply::{Malformed, parse_scan_listing, parse_stat, parse_uid_listing};
@@ -50,26 +51,51 @@ impl Connection {
 
     /// LIST and UIDL together (pipelined when the server allows), merged
     /// by message number. A server without UIDL gives `uidl: None`.
+    /// After [`Connection::authenticate`] the CAPA after login goes first,
+    /// in the same flight when the server allows PIPELINING: one round
+    /// trip from login to the listing.
     pub async fn listing(&mut self) -> Result<Vec<Listing>, Error> {
-        let mut list = None;
-        let mut uidl = None;
-        let uidl_supported = self.capabilities().is_none_or(|c| c.uidl);
-        let mut cmds = vec![(Command::List(None), 64 * 1024)];
-        if uidl_supported {
+        let capa_due = self.capa_due;
+        let with_capa = capa_due && self.pipelining();
+        if capa_due && !with_capa {
+            self.capa_after_login().await?;
+        }
+        let started = Instant::now();
+        let uidl_sent = self.capabilities().is_none_or(|c| c.uidl);
+        let mut cmds = Vec::new();
+        if with_capa {
+            cmds.push((Command::Capa, 64 * 1024));
+        }
+        cmds.push((Command::List(None), 64 * 1024));
+        if uidl_sent {
             cmds.push((Command::Uidl(None), 64 * 1024));
         }
+        let mut replies: Vec<Option<Result<CommandReply, Error>>> =
+            cmds.iter().map(|_| None).collect();
         self.exchange(
             &mut cmds.into_iter(),
             None::<&mut tokio::io::Sink>,
             None,
-            &mut |o| match o {
-                CommandOutcome::Reply(0, r) => list = Some(r),
-                CommandOutcome::Reply(_, r) => uidl = Some(r),
-                CommandOutcome::Progress(..) => {}
+            &mut |o| {
+                if let CommandOutcome::Reply(i, r) = o {
+                    replies[i] = Some(r);
+                }
             },
         )
         .await?;
-        let list = list.unwrap_or_else(|| Err(Error::Invalid("LIST got no reply".into())))?;
+        let mut replies = replies.into_iter().map(|r| r.unwrap_or_else(no_reply));
+        if with_capa {
+            self.capa_due = false;
+            self.caps = capabilities_from(replies.next().unwrap_or_else(no_reply))?;
+            self.stages.push((Stage::CapaAfterLogin, started.elapsed()));
+        }
+        let list = replies.next();
+        let mut uidl = replies.next();
+        // UIDL offered only after login: ask now, in a round trip of its own.
+        if !uidl_sent && self.caps.as_ref().is_some_and(|c| c.uidl) {
+            uidl = Some(self.command(Command::Uidl(None)).await);
+        }
+        let list = list.unwrap_or_else(no_reply)?;
         let mut out = Vec::new();
         for line in lines(list.body.as_deref().unwrap_or_default()) {
             let (number, size) = parse_scan_listing(line).map_err(|m| malformed("LIST", m))?;

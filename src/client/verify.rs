@@ -8,12 +8,19 @@
 //! self-signed `openssl req -x509` certificate (`CA:TRUE`) needs. Anything
 //! else goes through the platform verifier with the file's certificates
 //! as extra roots. No I/O besides reading the CA file.
+//!
+//! Every connection of the process with the same check shares its verifier
+//! and its TLS session cache, so a reconnect resumes the TLS session (one
+//! round trip, no certificate exchange); a session is never resumed under
+//! a check other than the one it was verified with.
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
+use tokio_rustls::rustls::client::Resumption;
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
@@ -32,22 +39,64 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds the rustls configuration for a check mode; the verifier records
-/// the leaf it was shown so that an error can quote its fingerprint.
-pub(super) fn client_config(
-    check: &CertCheck,
-    seen: Arc<Mutex<Option<Vec<u8>>>>,
-) -> Result<(ClientConfig, String), Error> {
+/// The TLS client configuration of a check mode, one per process: every
+/// connection with the same check shares it, and with it the verifier (the
+/// system's roots are loaded once) and the TLS session cache, so that a
+/// reconnect resumes the session instead of a full handshake. rustls
+/// resumes a session only under the verifier it was checked with.
+#[derive(Clone)]
+pub(super) struct Checked {
+    pub(super) config: Arc<ClientConfig>,
+    /// How the certificate is accepted, in words.
+    pub(super) verified: String,
+    recording: Arc<Recording>,
+}
+
+impl Checked {
+    /// Forgets the leaf last shown for `name` (before a handshake).
+    pub(super) fn forget_leaf(&self, name: &str) {
+        self.recording.seen().remove(name);
+    }
+
+    /// The leaf certificate the server `name` presented (DER), if any.
+    pub(super) fn leaf(&self, name: &str) -> Option<Vec<u8>> {
+        self.recording.seen().get(name).cloned()
+    }
+}
+
+/// Sessions remembered per check (rustls keys them by server name).
+const SESSIONS: usize = 64;
+
+/// The configuration for a check mode (built once per process); the
+/// verifier records the leaf it was shown so that an error can quote its
+/// fingerprint.
+pub(super) fn client_config(check: &CertCheck) -> Result<Checked, Error> {
+    static CACHE: OnceLock<Mutex<HashMap<CertCheck, Checked>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(check) {
+        return Ok(hit.clone());
+    }
+    // Built outside the lock (it may read a CA file); a failure is not kept.
     let provider = provider();
     let (inner, verified) = verifier(check, &provider)?;
-    let verifier = Arc::new(Recording { inner, seen });
-    let config = ClientConfig::builder_with_provider(provider)
+    let recording = Arc::new(Recording {
+        inner,
+        seen: Mutex::new(HashMap::new()),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_err(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(recording.clone())
         .with_no_client_auth();
-    Ok((config, verified))
+    config.resumption = Resumption::in_memory_sessions(SESSIONS);
+    let checked = Checked {
+        config: Arc::new(config),
+        verified,
+        recording,
+    };
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(map.entry(check.clone()).or_insert(checked).clone())
 }
 
 fn tls_err(reason: String) -> Error {
@@ -230,11 +279,18 @@ impl ServerCertVerifier for TrustFile {
     }
 }
 
-/// Remembers the leaf certificate, then lets the real verifier decide.
+/// Remembers the leaf certificate each server presented (by server name),
+/// then lets the real verifier decide.
 #[derive(Debug)]
 struct Recording {
     inner: Arc<dyn ServerCertVerifier>,
-    seen: Arc<Mutex<Option<Vec<u8>>>>,
+    seen: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Recording {
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl ServerCertVerifier for Recording {
@@ -246,9 +302,8 @@ impl ServerCertVerifier for Recording {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(end_entity.to_vec());
-        }
+        self.seen()
+            .insert(server_name.to_str().into_owned(), end_entity.to_vec());
         self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
     }

@@ -69,7 +69,8 @@ impl Default for Progress {
     }
 }
 
-/// Gets the secret, connects and logs in.
+/// Gets the secret, connects and logs in. The CAPA after login is left to
+/// the caller's `listing()`, which sends it in the same flight.
 pub async fn connect(account: &Account, progress: &mut Progress) -> Result<Connection, CmdError> {
     let (secret, token) = crate::secret::obtain(account)?;
     let creds = account.credentials(secret, token);
@@ -94,7 +95,7 @@ pub async fn connect_as(
     let mut tries = 0;
     loop {
         let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
-        match conn.login(creds, account.login, &mut on_stage).await {
+        match conn.authenticate(creds, account.login, &mut on_stage).await {
             Ok(()) => return Ok(conn),
             Err(e)
                 if wait_for_lock

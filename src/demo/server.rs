@@ -35,9 +35,28 @@ pub(crate) struct Shared {
     pub(crate) huge_sent: std::sync::atomic::AtomicU64,
     /// Sessions started so far (for `Faults::autologout_first`).
     pub(crate) sessions: std::sync::atomic::AtomicU32,
+    /// Flights (see [`Server::flights`]): each received command line with
+    /// the number of its flight, bounded like `received`.
+    flights: Mutex<VecDeque<(u64, String)>>,
+    next_flight: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
+    /// A new flight number, unique across sessions.
+    pub(crate) fn new_flight(&self) -> u64 {
+        self.next_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records a command line (already redacted) as part of `flight`.
+    pub(crate) fn record_in_flight(&self, flight: u64, line: String) {
+        let mut f = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if f.len() == RECEIVED_KEEP {
+            f.pop_front();
+        }
+        f.push_back((flight, line));
+    }
+
     /// Records a received line; the caller has already redacted credentials.
     pub(crate) fn record(&self, line: String) {
         let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,6 +95,8 @@ impl Server {
             ahead: AtomicU64::new(0),
             huge_sent: std::sync::atomic::AtomicU64::new(0),
             sessions: Default::default(),
+            flights: Mutex::new(VecDeque::new()),
+            next_flight: std::sync::atomic::AtomicU64::new(0),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(
@@ -132,6 +153,28 @@ impl Server {
     /// client that waits for each reply scores zero).
     pub fn commands_sent_ahead(&self) -> u64 {
         self.shared.ahead.load(Ordering::Relaxed)
+    }
+
+    /// The command lines received, redacted as in [`Server::received`],
+    /// grouped by flight, in the order each flight began. A flight is what
+    /// the client sent without waiting: its commands arrived before the
+    /// server had answered every earlier command of the session. Counting
+    /// flights counts the client's round trips. A flight larger than one
+    /// read of the server (4 KiB) may show as several.
+    pub fn flights(&self) -> Vec<Vec<String>> {
+        let f = self
+            .shared
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(u64, Vec<String>)> = Vec::new();
+        for (n, line) in f.iter() {
+            match out.iter_mut().find(|(m, _)| m == n) {
+                Some((_, lines)) => lines.push(line.clone()),
+                None => out.push((*n, vec![line.clone()])),
+            }
+        }
+        out.into_iter().map(|(_, lines)| lines).collect()
     }
 }
 

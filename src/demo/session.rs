@@ -42,6 +42,11 @@ pub(super) struct ServerSession {
     pub(super) txn: Option<Txn>,
     /// The client sent `UTF8` (RFC 6856).
     pub(super) utf8: bool,
+    /// The flight the last command belonged to ([`super::Server::flights`]).
+    flight: u64,
+    /// Every command so far is answered and no further one was buffered:
+    /// the next command begins a new flight.
+    caught_up: bool,
 }
 
 /// Serves one connection until it ends. Errors only end the session.
@@ -62,6 +67,8 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
         user: None,
         txn: None,
         utf8: false,
+        flight: 0,
+        caught_up: true,
     };
     match session.serve().await {
         Ok(()) => tracing::debug!("session ended"),
@@ -102,7 +109,11 @@ impl ServerSession {
                     self.err("line too long").await?;
                     Flow::Continue
                 }
-                Input::Line(line) => self.command(&line).await?,
+                Input::Line(line) => {
+                    let flow = self.command(&line).await?;
+                    self.caught_up = !self.conn.has_pending_line();
+                    flow
+                }
             };
             match flow {
                 Flow::Continue => {}
@@ -144,11 +155,16 @@ impl ServerSession {
     }
 
     /// Records a received line, secrets redacted.
-    fn record(&self, line: &[u8]) {
+    fn record(&mut self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
         let verb = verb_raw.to_ascii_uppercase();
-        self.shared.record(redact(&text, verb_raw, &verb, rest));
+        let redacted = redact(&text, verb_raw, &verb, rest);
+        if std::mem::take(&mut self.caught_up) {
+            self.flight = self.shared.new_flight();
+        }
+        self.shared.record_in_flight(self.flight, redacted.clone());
+        self.shared.record(redacted);
     }
 
     async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {

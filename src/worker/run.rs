@@ -252,7 +252,10 @@ impl Actor {
                     Connection::open(self.account.endpoint(), self.account.timeout, &mut on_stage)
                         .await
                         .map_err(|e| (e, None))?;
-                match c.login(&creds, self.account.login, &mut on_stage).await {
+                match c
+                    .authenticate(&creds, self.account.login, &mut on_stage)
+                    .await
+                {
                     Ok(()) => Ok(c),
                     Err(e) => Err((e, Some(c))),
                 }
@@ -295,9 +298,12 @@ impl Actor {
                 return false;
             }
         };
+        // The CAPA after login goes in one flight with LIST and UIDL; the
+        // session's facts are known once it is back.
+        let listed = conn.listing().await;
         let info = self.session_info(&conn);
         self.send(Event::Connected(info)).await;
-        match conn.listing().await {
+        match listed {
             Ok(listing) => {
                 self.pending_headers = listing.iter().map(|l| l.number).collect();
                 self.listing = listing;

@@ -1,11 +1,13 @@
 //! The connection layer against the built-in server and scripted peers,
 //! one part per concern: login (`login.rs`), commands and pipelining
 //! (`commands.rs`), faults, timeouts and their errors (`faults.rs`),
-//! certificate checks (`tls.rs`). This file holds only the shared server
+//! certificate checks (`tls.rs`), round trips and TLS resumption
+//! (`flights.rs`). This file holds only the shared server
 //! and client set-up; it must not hold tests of its own.
 
 mod commands;
 mod faults;
+mod flights;
 mod login;
 mod tls;
 

@@ -52,6 +52,7 @@ mod app_loop;
 mod commit;
 mod commit_edges;
 mod flight;
+mod flights;
 mod gave_up;
 mod reconnect;
 mod save;
