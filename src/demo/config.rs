@@ -119,6 +119,12 @@ pub struct Faults {
     /// `QUIT` in the TRANSACTION state closes the connection without an answer
     /// and without deleting anything.
     pub drop_on_quit: bool,
+    // --- chaos (issue 10, soak): faults drawn at random per connection ---
+    /// Each connection draws its faults from this seeded generator: drops at
+    /// a byte offset, chopped writes, delays, `-ERR` on random commands,
+    /// `[IN-USE]` at login, garbage lines; with `slow_faults`, trickles and
+    /// endless floods of lines too (see `chaos.rs`).
+    pub chaos: Option<super::chaos::Chaos>,
 }
 
 impl Faults {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
+use super::chaos::{Act, ChaosIo, Plan, flood_line};
 use super::conn::{Input, ServerConn};
 use super::server::Shared;
 use super::transaction::Txn;
@@ -42,19 +43,27 @@ pub(super) struct ServerSession {
     pub(super) txn: Option<Txn>,
     /// The client sent `UTF8` (RFC 6856).
     pub(super) utf8: bool,
+    /// This connection's faults under `Faults::chaos`.
+    chaos: Option<Plan>,
 }
 
 /// Serves one connection until it ends. Errors only end the session.
 pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
     let idle = shared.config.idle_timeout;
+    let chaos = shared.config.faults.chaos.as_ref().map(|c| c.next_plan());
+    let io: Box<dyn super::conn::Io> = match &chaos {
+        Some(plan) => Box::new(ChaosIo::new(stream, plan)),
+        None => Box::new(stream),
+    };
     let mut session = ServerSession {
         shared,
-        conn: ServerConn::new(Box::new(stream), idle),
+        conn: ServerConn::new(io, idle),
         tls_active: false,
         timestamp: None,
         user: None,
         txn: None,
         utf8: false,
+        chaos,
     };
     match session.serve().await {
         Ok(()) => tracing::debug!("session ended"),
@@ -126,6 +135,9 @@ impl ServerSession {
         let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
         let verb = verb_raw.to_ascii_uppercase();
         self.shared.record(redact(&text, verb_raw, &verb, rest));
+        if let Some(flow) = self.chaos_command(&verb).await? {
+            return Ok(flow);
+        }
         let faults = &self.shared.config.faults;
         if Faults::hits(&faults.stall_on, &verb) {
             tracing::info!(%verb, "stalling on purpose");
@@ -149,6 +161,35 @@ impl ServerSession {
             self.transaction(&verb, rest).await
         } else {
             self.authorization(&verb, rest).await
+        }
+    }
+
+    /// `Faults::chaos`: what this connection's plan does to `verb`; `None`
+    /// when the command is served as usual.
+    async fn chaos_command(&mut self, verb: &str) -> io::Result<Option<Flow>> {
+        let Some(plan) = self.chaos.as_mut() else {
+            return Ok(None);
+        };
+        let delay = plan.delay;
+        let act = plan.on_command(verb);
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        match act {
+            Act::Serve => Ok(None),
+            Act::Reply(bytes) => {
+                self.conn.write(&bytes).await?;
+                Ok(Some(Flow::Continue))
+            }
+            Act::Flood => {
+                self.conn.write(b"+OK here it comes\r\n").await?;
+                // Ends when the client goes away (the write fails).
+                let mut i = 0u64;
+                loop {
+                    self.conn.write(&flood_line(i)).await?;
+                    i += 1;
+                }
+            }
         }
     }
 
