@@ -163,7 +163,7 @@ async fn session(seed: u64, slow: bool, tally: &mut Tally) -> Result<(), String>
         }
         13..=18 => {
             tally.commit += 1;
-            commit(account, &mut rng, &mut texts).await?
+            commit(account, &before, &mut rng, &mut texts).await?
         }
         _ => {
             tally.binary += 1;
@@ -353,6 +353,7 @@ async fn next<T>(
 /// The TUI's worker: list, mark some, commit, leave.
 async fn commit(
     account: Account,
+    before: &[String],
     rng: &mut Rng,
     texts: &mut Vec<String>,
 ) -> Result<(Did, bool), String> {
@@ -375,7 +376,12 @@ async fn commit(
                 uidl: l.uidl.clone(),
             })
             .collect();
-        marked = marks.iter().filter_map(|m| m.uidl.clone()).collect();
+        // A mark without a UIDL (the server refused UIDL) is deleted by its
+        // number: the message that had that number when it was marked.
+        marked = marks
+            .iter()
+            .filter_map(|m| before.get(m.number as usize - 1).cloned())
+            .collect();
         let _ = tx.send(Request::Commit(marks)).await;
         let outcome = next(&mut rx, texts, |e| match e {
             Event::Committed(r) => Some(Some(r.clone())),
@@ -388,8 +394,7 @@ async fn commit(
     }
     let _ = tx.send(Request::Shutdown).await;
     next(&mut rx, texts, |e| matches!(e, Event::Ended).then_some(())).await?;
-    no_panic(async move { task.await })
-        .await?
+    task.await
         .map_err(|e| format!("the worker task failed: {e}"))?;
     Ok((Did::Committed(marked), ok))
 }
