@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use popdoc::pop3::{ReadEvent, Expect, Reader};
+use popdoc::pop3::{Expect, ReadEvent, Reader};
 
 fn run(expects: &[Expect], chunks: &[&[u8]]) -> (Vec<ReadEvent>, bool) {
     let mut r = Reader::new();
@@ -52,7 +52,9 @@ fuzz_target!(|data: &[u8]| {
         .map(|i| match (control[1].rotate_left(i as u32)) % 4 {
             0 => Expect::Single,
             1 => Expect::Multi { limit: None },
-            2 => Expect::Multi { limit: Some(control[2] as usize) },
+            2 => Expect::Multi {
+                limit: Some(control[2] as usize),
+            },
             _ => Expect::Auth,
         })
         .collect();

@@ -38,15 +38,8 @@ pub struct ListEntry {
 /// listing, so memory stays flat in the number of messages. A broken pipe
 /// (`popdoc list | head`) ends the load early, quietly.
 pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
-    let mut progress = Progress::new();
-    let (secret, token) = crate::secret::obtain(account)?;
-    let creds = account.credentials(secret, token);
-    let mut conn = super::connect_as(account, &creds, false, &mut progress).await?;
-    progress.show("listing…", true);
-    let listing = conn.listing().await?;
     // Rows on a terminal are their own progress; piped, stderr says.
     let stdout_tty = std::io::stdout().is_terminal();
-    progress.clear();
     // From and Subject are cut to the width of a terminal; piped, nothing is.
     let width = if stdout_tty {
         crossterm::terminal::size()
@@ -55,7 +48,36 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
     } else {
         None
     };
-    let mut out = Rows::new(std::io::stdout(), json, &listing, width);
+    let mut progress = Progress::new();
+    write_to(
+        account,
+        json,
+        std::io::stdout(),
+        width,
+        !stdout_tty,
+        &mut progress,
+    )
+    .await
+}
+
+/// Lists into `out` (table or JSON), each row as its header comes in.
+/// `width` cuts From and Subject for a terminal; `counting` shows
+/// "headers n/N" on `progress` (when the rows themselves are not seen).
+pub async fn write_to(
+    account: &Account,
+    json: bool,
+    out: impl Write + Send,
+    width: Option<usize>,
+    counting: bool,
+    progress: &mut Progress,
+) -> Result<(), CmdError> {
+    let (secret, token) = crate::secret::obtain(account)?;
+    let creds = account.credentials(secret, token);
+    let mut conn = super::connect_as(account, &creds, false, progress).await?;
+    progress.show("listing…", true);
+    let listing = conn.listing().await?;
+    progress.clear();
+    let mut out = Rows::new(out, json, &listing, width);
     let mut failed = out.begin(&account.server_label(), &listing).err();
     let stop = AtomicBool::new(failed.is_some());
     let total = listing.len();
@@ -77,7 +99,7 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
                 HEADER_LIMIT,
                 &mut |n, r| {
                     done += 1;
-                    if !stdout_tty {
+                    if counting {
                         progress.show(&format!("headers {done}/{total}"), done == total);
                     }
                     let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) else {
@@ -108,18 +130,18 @@ pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {
                     old.shutdown().await;
                 }
                 if next < total && !stop.load(Ordering::Relaxed) {
-                    conn = Some(super::connect_as(account, &creds, true, &mut progress).await?);
+                    conn = Some(super::connect_as(account, &creds, true, progress).await?);
                 }
             }
             Err(e) => {
-                if !stdout_tty {
+                if counting {
                     progress.clear();
                 }
                 return Err(e.into());
             }
         }
     }
-    if !stdout_tty {
+    if counting {
         progress.clear();
     }
     if let Some(c) = conn {

@@ -152,6 +152,12 @@ pub struct Faults {
     pub quit_keeps: Vec<u32>,
     /// `UIDL` gives message 2 the UIDL of message 1 (a broken server).
     pub duplicate_uidl: bool,
+    // --- chaos (issue 10, soak): faults drawn at random per connection ---
+    /// Each connection draws its faults from this seeded generator: drops at
+    /// a byte offset, chopped writes, delays, `-ERR` on random commands,
+    /// `[IN-USE]` at login, garbage lines; with `slow_faults`, trickles and
+    /// endless floods of lines too (see `chaos.rs`).
+    pub chaos: Option<super::chaos::Chaos>,
 }
 
 impl Faults {

@@ -10,6 +10,7 @@
 
 pub mod assets;
 mod auth;
+mod chaos;
 mod config;
 mod conn;
 mod mailbox;
@@ -18,6 +19,7 @@ mod server;
 mod session;
 mod transaction;
 
+pub use chaos::Chaos;
 pub use config::{Faults, ServerConfig};
 pub use mailbox::Mailbox;
 pub use server::Server;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
+use super::chaos::{Act, ChaosIo, Plan, flood_line};
 use super::conn::{Input, ServerConn};
 use super::server::Shared;
 use super::transaction::Txn;
@@ -47,6 +48,8 @@ pub(super) struct ServerSession {
     /// Every command so far is answered and no further one was buffered:
     /// the next command begins a new flight.
     caught_up: bool,
+    /// This connection's faults under `Faults::chaos`.
+    chaos: Option<Plan>,
 }
 
 /// Serves one connection until it ends. Errors only end the session.
@@ -59,9 +62,14 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
         Some(d) if first => d,
         _ => shared.config.idle_timeout,
     };
+    let chaos = shared.config.faults.chaos.as_ref().map(|c| c.next_plan());
+    let io: Box<dyn super::conn::Io> = match &chaos {
+        Some(plan) => Box::new(ChaosIo::new(stream, plan)),
+        None => Box::new(stream),
+    };
     let mut session = ServerSession {
         shared,
-        conn: ServerConn::new(Box::new(stream), idle),
+        conn: ServerConn::new(io, idle),
         tls_active: false,
         timestamp: None,
         user: None,
@@ -69,6 +77,7 @@ pub(super) async fn run(stream: TcpStream, shared: Arc<Shared>) {
         utf8: false,
         flight: 0,
         caught_up: true,
+        chaos,
     };
     match session.serve().await {
         Ok(()) => tracing::debug!("session ended"),
@@ -172,6 +181,9 @@ impl ServerSession {
         let text = String::from_utf8_lossy(line);
         let (verb_raw, rest) = text.split_once(' ').unwrap_or((&text, ""));
         let verb = verb_raw.to_ascii_uppercase();
+        if let Some(flow) = self.chaos_command(&verb).await? {
+            return Ok(flow);
+        }
         let shared = self.shared.clone();
         let faults = &shared.config.faults;
         if Faults::hits(&faults.stall_on, &verb)
@@ -264,6 +276,35 @@ impl ServerSession {
         }
         // No end of line, no `.`: silence until the client goes away.
         Ok(Some(Flow::Stall))
+    }
+
+    /// `Faults::chaos`: what this connection's plan does to `verb`; `None`
+    /// when the command is served as usual.
+    async fn chaos_command(&mut self, verb: &str) -> io::Result<Option<Flow>> {
+        let Some(plan) = self.chaos.as_mut() else {
+            return Ok(None);
+        };
+        let delay = plan.delay;
+        let act = plan.on_command(verb);
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        match act {
+            Act::Serve => Ok(None),
+            Act::Reply(bytes) => {
+                self.conn.write(&bytes).await?;
+                Ok(Some(Flow::Continue))
+            }
+            Act::Flood => {
+                self.conn.write(b"+OK here it comes\r\n").await?;
+                // Ends when the client goes away (the write fails).
+                let mut i = 0u64;
+                loop {
+                    self.conn.write(&flood_line(i)).await?;
+                    i += 1;
+                }
+            }
+        }
     }
 
     /// Writes a status line (RFC 1939 section 3); `Faults::bare_status` drops the text.

@@ -35,6 +35,7 @@ mod readme_offline;
 mod secrets_demo;
 mod session_mailutils;
 mod skip_offline;
+mod soak_demo;
 mod tls_demo;
 mod ui_offline;
 mod utf8_demo;
