@@ -31,11 +31,12 @@ pub fn open(
     count: usize,
     limit: Duration,
 ) -> Option<Opened> {
-    let mut cmd = format!("{bin} --save-dir {}", save_dir.display());
+    let mut cmd = bin.to_string();
     for a in args {
         cmd.push(' ');
         cmd.push_str(a);
     }
+    cmd.push_str(&format!(" --save-dir {}", save_dir.display()));
     let start = Instant::now();
     let tmux = Tmux::start(&cmd, env, 120, 40)?;
     let msgs = format!("{count} msgs");
@@ -46,9 +47,12 @@ pub fn open(
         if first_rows.is_none() && s.contains(first_subject) {
             first_rows = Some(elapsed);
         }
-        if first_rows.is_some() && s.contains(&msgs) && !s.contains("headers ") {
+        if let Some(first_rows) = first_rows
+            && s.contains(&msgs)
+            && !s.contains("headers ")
+        {
             return Some(Opened {
-                first_rows: first_rows.unwrap(),
+                first_rows,
                 all_headers: elapsed,
                 pid: find_pid(save_dir),
                 tmux,
@@ -70,7 +74,7 @@ fn find_pid(save_dir: &Path) -> Option<u32> {
         let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
         let is_popdoc = args.first()?.ends_with(b"popdoc");
-        (is_popdoc && args.iter().any(|a| *a == needle.as_bytes())).then_some(pid)
+        (is_popdoc && args.contains(&needle.as_bytes())).then_some(pid)
     })
 }
 
