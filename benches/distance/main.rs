@@ -492,7 +492,9 @@ impl Bench {
             .arg(format!("--delivery=mbox,{}", mbox.display()));
         let (wall, peak, _) = try_measured(c)?;
         let size = std::fs::metadata(&mbox).map(|m| m.len()).unwrap_or(0);
-        if size < BIG {
+        // The mbox holds LF line ends (the message's CRLF less one byte a
+        // line) and a `From ` line: about 1 % less than the message.
+        if size < BIG / 100 * 98 {
             return Err(format!("mpop delivered {size} bytes of {BIG}"));
         }
         Ok((wall, peak))
