@@ -54,7 +54,7 @@ pub fn open(
             return Some(Opened {
                 first_rows,
                 all_headers: elapsed,
-                pid: find_pid(save_dir),
+                pid: find_pid(bin, save_dir),
                 tmux,
             });
         }
@@ -66,14 +66,15 @@ pub fn open(
     }
 }
 
-/// The process whose command line names `save_dir` (unique per run).
-fn find_pid(save_dir: &Path) -> Option<u32> {
+/// The process of `bin` whose command line names `save_dir` (unique per
+/// run).
+fn find_pid(bin: &str, save_dir: &Path) -> Option<u32> {
     let needle = save_dir.to_string_lossy().into_owned();
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_popdoc = args.first()?.ends_with(b"popdoc");
+        let is_popdoc = *args.first()? == bin.as_bytes();
         (is_popdoc && args.contains(&needle.as_bytes())).then_some(pid)
     })
 }
