@@ -12,7 +12,10 @@
 #[allow(dead_code)]
 mod support;
 
-use std::process::{Command, Stdio};
+mod common;
+use common::measured;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use popdoc::pop3::stuff::stuff;
@@ -60,45 +63,6 @@ fn popdoc(d: &support::dovecot::Dovecot, pass: &str, sub: &str) -> Command {
         .arg("--ca-file")
         .arg(d.ca_file());
     c
-}
-
-/// Runs a command under /usr/bin/time -f %M (peak RSS in kB) when it is
-/// there; returns (wall time, peak kB, stdout).
-fn measured(cmd: Command) -> (Duration, Option<u64>, String) {
-    let time = std::path::Path::new("/usr/bin/time");
-    let mut run = if time.exists() {
-        let mut c = Command::new(time);
-        c.arg("-f")
-            .arg("PEAK_KB=%M")
-            .arg(cmd.get_program())
-            .args(cmd.get_args());
-        for (k, v) in cmd.get_envs() {
-            if let Some(v) = v {
-                c.env(k, v);
-            }
-        }
-        c
-    } else {
-        cmd
-    };
-    let start = Instant::now();
-    let out = run
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let wall = start.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let peak = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("PEAK_KB="))
-        .and_then(|v| v.trim().parse().ok());
-    (
-        wall,
-        peak,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 fn list_1000(d: &support::dovecot::Dovecot) {

@@ -51,7 +51,7 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                 .map(|l| {
                     let mut row = Row {
                         number: l.number,
-                        uidl: l.uidl,
+                        uidl: l.uidl.map(String::into_boxed_str),
                         size: l.size,
                         summary: None,
                         header_error: None,
@@ -116,10 +116,11 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
                     app.list.rows[i].summary.is_none() && app.list.rows[i].header_error.is_none();
                 match result {
                     Ok(s) => {
+                        let s = std::sync::Arc::new(s);
                         app.session.known.insert(app.list.rows[i].key(), s.clone());
                         app.list.rows[i].summary = Some(s);
                     }
-                    Err(e) => app.list.rows[i].header_error = Some(e.text),
+                    Err(e) => app.list.rows[i].header_error = Some(e.text.into_boxed_str()),
                 }
                 if first {
                     app.list.headers_done += 1;

@@ -280,7 +280,7 @@ fn start_save(app: &mut App, then_mark: bool, fx: &mut Vec<Effect>) {
         return;
     }
     let id = app.id();
-    let name = store::file_name(row.summary.as_ref(), row.uidl.as_deref(), row.number);
+    let name = store::file_name(row.summary.as_deref(), row.uidl.as_deref(), row.number);
     let dest = app.setup.save_dir.join(name);
     let cancel = CancellationToken::new();
     app.screen.save = Some(SaveState {

@@ -24,6 +24,7 @@ mod view;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -65,14 +66,16 @@ pub enum Effect {
     Login(secrecy::SecretString),
 }
 
-/// One message on the server.
+/// One message on the server. Compact, as there may be 100,000: the
+/// summary is shared (never copied) with the headers kept for a
+/// reconnect, and the strings hold no spare capacity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub number: u32,
-    pub uidl: Option<String>,
+    pub uidl: Option<Box<str>>,
     pub size: u64,
-    pub summary: Option<Summary>,
-    pub header_error: Option<String>,
+    pub summary: Option<Arc<Summary>>,
+    pub header_error: Option<Box<str>>,
 }
 
 impl Row {
@@ -84,7 +87,7 @@ impl Row {
     pub fn mark(&self) -> Mark {
         Mark {
             number: self.number,
-            uidl: self.uidl.clone(),
+            uidl: self.uidl.as_deref().map(str::to_owned),
         }
     }
 }
@@ -231,8 +234,9 @@ pub struct Session {
     /// Latency of the last command.
     pub latency: Option<Duration>,
     pub transcript: VecDeque<Line>,
-    /// The rows that had headers, by key, kept across reconnects.
-    known: HashMap<MsgKey, Summary>,
+    /// The rows that had headers, by key, kept across reconnects (the
+    /// same allocation as the row's).
+    known: HashMap<MsgKey, Arc<Summary>>,
 }
 
 /// The list of messages: what the server listed and how it is shown.

@@ -201,6 +201,7 @@ fn filter_narrows_live_and_escape_clears() {
 }
 
 mod marks;
+mod rows;
 mod screen;
 mod session;
 mod worker_events;

@@ -227,7 +227,8 @@ fn the_filter_searches_from_and_subject_and_whole_uidls_only() {
     let mut a = app(4);
     // Message 2's UIDL is a file name that holds a word; 3's subject has it.
     a.list.rows[1].uidl = Some("1700000000.printer-queue.host".into());
-    a.list.rows[2].summary.as_mut().unwrap().subject = "Printer upstairs jamming".into();
+    std::sync::Arc::make_mut(a.list.rows[2].summary.as_mut().unwrap()).subject =
+        "Printer upstairs jamming".into();
     send(&mut a, [key('/')]);
     let text = &a.screen.status.as_ref().unwrap().1;
     assert!(

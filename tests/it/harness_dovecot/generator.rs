@@ -108,3 +108,52 @@ fn assert_crlf_only(bytes: &[u8], what: &str) {
         }
     }
 }
+
+#[test]
+fn bigbox_messages_show_their_subject_and_number() {
+    use crate::support::bigbox;
+    let parser = mail_parser::MessageParser::default();
+    for i in [1, 2, 99, 100_000] {
+        let mut bytes = Vec::new();
+        bigbox::write_message(&mut bytes, i).unwrap();
+        assert!(bytes.len() < 600, "small: {} bytes", bytes.len());
+        assert!(
+            !String::from_utf8_lossy(&bytes)
+                .replace("\r\n", "")
+                .contains('\n')
+        );
+        let parsed = parser.parse(&bytes[..]).unwrap();
+        assert_eq!(parsed.subject(), Some(bigbox::subject(i).as_str()));
+        assert_eq!(
+            parsed.message_id(),
+            Some(format!("{i}.bench@popdoc.test").as_str())
+        );
+        assert!(parsed.date().is_some(), "message {i} has a valid Date");
+    }
+}
+
+#[test]
+fn bigbox_store_gives_numbers_in_order_with_their_subjects() {
+    use crate::support::bigbox;
+    let Some(d) = Dovecot::start() else { return };
+    let u = d.add_user("bigbox", "Big-Box-1");
+    bigbox::store(&u, 300);
+    let octets: u64 = (1..=300)
+        .map(|i| {
+            let mut v = Vec::new();
+            bigbox::write_message(&mut v, i).unwrap();
+            v.len() as u64
+        })
+        .sum();
+    let mut p = login(&d, &u);
+    assert_eq!(stat(&mut p), (300, octets));
+    for i in [1, 2, 150, 300] {
+        let headers = p.multi(&format!("TOP {i} 0"));
+        assert_eq!(
+            header_value(&headers, "Subject"),
+            Some(bigbox::subject(i)),
+            "message {i}"
+        );
+    }
+    p.cmd_ok("QUIT");
+}

@@ -8,6 +8,7 @@
 //! Nothing here talks to anything but 127.0.0.1 or touches the system's mail setup.
 
 pub mod actor;
+pub mod bigbox;
 pub mod certs;
 pub mod cli;
 pub mod common;
