@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{CmdError, Progress};
 use crate::account::Account;
-use crate::client::ops::HEADER_LIMIT;
+use crate::cache::Cache;
+use crate::client::ops::{HEADER_LIMIT, Listing};
 use crate::mail::{Summary, summarize};
 use crate::util::fit;
 
@@ -46,17 +47,30 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<ListR
     let listing = conn.listing().await?;
     let numbers: Vec<u32> = listing.iter().map(|l| l.number).collect();
     let mut headers: Vec<Option<Result<Summary, String>>> = vec![None; listing.len()];
-    let total = numbers.len();
+    let mut cache = from_cache(account, &listing, &mut headers);
+    let fetch: Vec<u32> = numbers
+        .iter()
+        .zip(&headers)
+        .filter_map(|(&n, h)| h.is_none().then_some(n))
+        .collect();
+    let total = fetch.len();
     let mut done = 0;
-    conn.top_many(&numbers, 0, HEADER_LIMIT, &mut |n, r| {
+    conn.top_many(&fetch, 0, HEADER_LIMIT, &mut |n, r| {
         done += 1;
         progress.show(&format!("headers {done}/{total}"), done == total);
         if let Ok(i) = numbers.binary_search(&n) {
-            headers[i] = Some(r.map(|b| summarize(&b)).map_err(|e| e.to_string()));
+            let r = r.map(|b| summarize(&b));
+            if let (Some(c), Ok(s)) = (cache.as_mut(), &r) {
+                c.record(n, s);
+            }
+            headers[i] = Some(r.map_err(|e| e.to_string()));
         }
     })
     .await?;
     let _ = conn.quit().await;
+    if let Some(Err(e)) = cache.as_mut().map(Cache::save) {
+        tracing::warn!(error = %e, "header cache not written");
+    }
     progress.clear();
     let messages: Vec<ListEntry> = listing
         .into_iter()
@@ -87,6 +101,22 @@ pub async fn collect(account: &Account, progress: &mut Progress) -> Result<ListR
         total_size: messages.iter().map(|m| m.size).sum(),
         messages,
     })
+}
+
+/// The account's header cache for `listing` (None when off or without
+/// UIDL), with the summaries it holds put in `headers` (by position).
+fn from_cache(
+    account: &Account,
+    listing: &[Listing],
+    headers: &mut [Option<Result<Summary, String>>],
+) -> Option<Cache> {
+    let (cache, hits) = Cache::open(account, listing)?;
+    for (n, s) in hits {
+        if let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) {
+            headers[i] = Some(Ok(s));
+        }
+    }
+    Some(cache)
 }
 
 pub async fn run(account: &Account, json: bool) -> Result<(), CmdError> {

@@ -16,6 +16,7 @@
 //! a screen. The actor itself: `run.rs` (loop, connect, headers,
 //! keepalive), `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
+mod cached;
 mod commit;
 mod failure;
 mod key;

@@ -52,6 +52,8 @@ pub(super) struct Actor {
     /// session's times from it, so they do not restart after a reconnect.
     pub(super) clock: Option<Clock>,
     pub(super) last_activity: Instant,
+    /// This session's header cache (`cached.rs`), until it is written.
+    pub(super) cache: Option<crate::cache::Cache>,
 }
 
 /// Starts the worker; returns the request sender and the event receiver.
@@ -82,6 +84,7 @@ pub fn spawn(
         transcript_mark: 0,
         clock: None,
         last_activity: Instant::now(),
+        cache: None,
     };
     let handle = tokio::spawn(worker.run());
     (req_tx, ev_rx, handle)
@@ -132,6 +135,7 @@ impl Actor {
                 }
                 None => {
                     // The UI is gone: leave without deleting anything.
+                    self.save_cache().await;
                     self.shutdown().await;
                     return;
                 }
@@ -179,6 +183,7 @@ impl Actor {
                 self.send(Event::Report(report)).await;
             }
             Request::Shutdown => {
+                self.save_cache().await;
                 self.shutdown().await;
                 self.send(Event::Ended).await;
                 return false;
@@ -296,12 +301,23 @@ impl Actor {
         self.send(Event::Connected(info)).await;
         match conn.listing().await {
             Ok(listing) => {
-                self.pending_headers = listing.iter().map(|l| l.number).collect();
+                let cached = self.open_cache(&listing).await;
+                self.pending_headers = listing
+                    .iter()
+                    .map(|l| l.number)
+                    .filter(|&n| self.uncached(n))
+                    .collect();
                 self.listing = listing.clone();
                 self.conn = Some(conn);
                 self.last_activity = Instant::now();
                 self.flush_transcript().await;
                 self.send(Event::Listing(listing)).await;
+                if !cached.is_empty() {
+                    self.send(Event::Headers(cached)).await;
+                }
+                if self.pending_headers.is_empty() {
+                    self.save_cache().await;
+                }
             }
             Err(e) => {
                 self.conn = Some(conn);
@@ -341,9 +357,12 @@ impl Actor {
         // here and go with the next one (or at the end). None is lost.
         let mut out = Vec::new();
         let events = self.events.clone();
+        let cache = &mut self.cache;
         let r = conn
             .top_many(&batch, 0, HEADER_LIMIT, &mut |num, r| {
-                out.push((num, r.map(|b| summarize(&b)).map_err(Failure::from)));
+                let r = r.map(|b| summarize(&b)).map_err(Failure::from);
+                super::cached::record(cache, num, &r);
+                out.push((num, r));
                 if let Ok(permit) = events.try_reserve() {
                     permit.send(Event::Headers(std::mem::take(&mut out)));
                 }
@@ -356,6 +375,9 @@ impl Actor {
         match r {
             Ok(()) => self.flush_transcript().await,
             Err(e) => self.after_error(&e).await,
+        }
+        if self.pending_headers.is_empty() {
+            self.save_cache().await;
         }
     }
 

@@ -49,5 +49,6 @@ fn account(port: u16) -> Account {
 }
 
 mod app_loop;
+mod cache;
 mod commit;
 mod save;
