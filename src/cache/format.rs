@@ -255,10 +255,10 @@ mod tests {
             from: format!("Ann {i}"),
             from_address: Some(format!("ann{i}@example.org")),
             subject: format!("Quarterly figures {i} – café"),
-            date: (i % 2 == 0).then_some(1_700_000_000 + i64::from(i)),
+            date: i.is_multiple_of(2).then_some(1_700_000_000 + i64::from(i)),
             to: "bob@example.org".into(),
             cc: String::new(),
-            message_id: (i % 3 != 0).then(|| format!("<{i}@example.org>")),
+            message_id: (!i.is_multiple_of(3)).then(|| format!("<{i}@example.org>")),
         }
     }
 

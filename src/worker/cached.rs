@@ -43,11 +43,9 @@ impl Actor {
         let Some(mut cache) = self.cache.take() else {
             return;
         };
-        match tokio::task::spawn_blocking(move || cache.save().map_err(|e| (e, cache))).await {
-            Ok(Ok(())) | Err(_) => {}
-            Ok(Err((e, cache))) => {
-                tracing::warn!(file = %cache.path().display(), error = %e, "header cache not written");
-            }
+        let path = cache.path().to_path_buf();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || cache.save()).await {
+            tracing::warn!(file = %path.display(), error = %e, "header cache not written");
         }
     }
 }
