@@ -119,8 +119,40 @@ pub fn file_bytes<'a>(account: &[u8; 32], entries: impl Iterator<Item = &'a [u8]
     out
 }
 
+/// One entry of a file, not yet decoded: its UIDL, its LIST size and
+/// its bytes (all of it, as [`encode_entry`] wrote it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a> {
+    pub uidl: &'a str,
+    pub size: u64,
+    pub bytes: &'a [u8],
+}
+
+impl Raw<'_> {
+    /// The summary in this entry (already checked by [`index`]).
+    pub fn summary(&self) -> Option<Summary> {
+        let mut r = Reader { rest: self.bytes };
+        r.entry().map(|e| e.summary)
+    }
+}
+
 /// Reads a whole file made for `account`.
 pub fn parse(bytes: &[u8], account: &[u8; 32]) -> Result<Vec<Entry>, Refused> {
+    index(bytes, account)?
+        .iter()
+        .map(|r| {
+            Ok(Entry {
+                uidl: r.uidl.to_string(),
+                size: r.size,
+                summary: r.summary().ok_or(Refused::Damaged)?,
+            })
+        })
+        .collect()
+}
+
+/// Checks a whole file made for `account` (checksum, every field, no
+/// UIDL twice) and finds its entries, without copying them.
+pub fn index<'a>(bytes: &'a [u8], account: &[u8; 32]) -> Result<Vec<Raw<'a>>, Refused> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Refused::Foreign);
     }
@@ -148,11 +180,17 @@ pub fn parse(bytes: &[u8], account: &[u8; 32]) -> Result<Vec<Entry>, Refused> {
     let mut out = Vec::with_capacity(count);
     let mut seen = std::collections::HashSet::with_capacity(count);
     for _ in 0..count {
-        let e = r.entry().ok_or(Refused::Damaged)?;
-        if !seen.insert(e.uidl.clone()) {
+        let start = r.rest;
+        let (uidl, size) = r.skip_entry().ok_or(Refused::Damaged)?;
+        if !seen.insert(uidl) {
             return Err(Refused::Damaged);
         }
-        out.push(e);
+        let used = start.len() - r.rest.len();
+        out.push(Raw {
+            uidl,
+            size,
+            bytes: &start[..used],
+        });
     }
     if !r.rest.is_empty() {
         return Err(Refused::Damaged);
@@ -197,13 +235,51 @@ impl<'a> Reader<'a> {
     }
 
     fn text(&mut self) -> Option<String> {
+        self.text_ref().map(str::to_string)
+    }
+
+    /// A text, checked but not copied.
+    fn text_ref(&mut self) -> Option<&'a str> {
         let len = self.take(4)?;
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         if len > MAX_TEXT {
             return None;
         }
-        let t = std::str::from_utf8(self.take(len)?).ok()?;
-        (!t.chars().any(is_unsafe)).then(|| t.to_string())
+        let b = self.take(len)?;
+        // Printable ASCII, the common case, needs no closer look.
+        if b.iter().all(|c| (0x20..0x7f).contains(c)) {
+            return std::str::from_utf8(b).ok();
+        }
+        let t = std::str::from_utf8(b).ok()?;
+        (!t.chars().any(is_unsafe)).then_some(t)
+    }
+
+    fn skip_opt_text(&mut self) -> Option<()> {
+        if self.flag()? {
+            self.text_ref()?;
+        }
+        Some(())
+    }
+
+    /// Checks one entry and passes it: its UIDL and size.
+    fn skip_entry(&mut self) -> Option<(&'a str, u64)> {
+        let n = self.byte()? as usize;
+        let uidl = self.take(n)?;
+        if !valid_uidl(uidl) {
+            return None;
+        }
+        let uidl = std::str::from_utf8(uidl).ok()?;
+        let size = self.u64()?;
+        if self.flag()? {
+            self.u64()?;
+        }
+        self.text_ref()?;
+        self.skip_opt_text()?;
+        self.text_ref()?;
+        self.text_ref()?;
+        self.text_ref()?;
+        self.skip_opt_text()?;
+        Some((uidl, size))
     }
 
     fn opt_text(&mut self) -> Option<Option<String>> {

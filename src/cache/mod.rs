@@ -70,7 +70,8 @@ pub fn file_of(account: &Account) -> Option<PathBuf> {
 pub struct Cache {
     path: PathBuf,
     key: [u8; 32],
-    /// This session's cacheable messages: number → (UIDL, LIST size).
+    /// This session's cacheable messages not in the file: number → (UIDL,
+    /// LIST size), for [`Cache::record`].
     ids: HashMap<u32, (String, u64)>,
     /// Encoded entries known for this listing, by number.
     known: BTreeMap<u32, Vec<u8>>,
@@ -88,48 +89,47 @@ impl Cache {
             return None;
         }
         let key = account_key(account);
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::info!(file = %path.display(), error = %e, "header cache unreadable");
+                }
+                None
+            }
+        };
+        let (entries, mut dirty) = match file.as_deref().map(|b| format::index(b, &key)) {
+            None => (Vec::new(), false),
+            Some(Ok(e)) => (e, false),
+            Some(Err(why)) => {
+                tracing::info!(file = %path.display(), %why, "header cache ignored; it will be rebuilt");
+                (Vec::new(), true)
+            }
+        };
+        let in_file = entries.len();
+        let by_uidl: HashMap<&str, format::Raw<'_>> =
+            entries.into_iter().map(|e| (e.uidl, e)).collect();
         // A UIDL given to two messages (a broken server) identifies neither.
         let mut count: HashMap<&str, u32> = HashMap::with_capacity(listing.len());
         for u in listing.iter().filter_map(|l| l.uidl.as_deref()) {
             *count.entry(u).or_default() += 1;
         }
-        let ids: HashMap<u32, (String, u64)> = listing
-            .iter()
-            .filter_map(|l| {
-                let u = l.uidl.as_deref().filter(|u| count.get(u) == Some(&1))?;
-                Some((l.number, (u.to_string(), l.size)))
-            })
-            .collect();
-        let (entries, mut dirty) = match std::fs::read(&path) {
-            Ok(bytes) => match format::parse(&bytes, &key) {
-                Ok(e) => (e, false),
-                Err(why) => {
-                    tracing::info!(file = %path.display(), %why, "header cache ignored; it will be rebuilt");
-                    (Vec::new(), true)
-                }
-            },
-            Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::info!(file = %path.display(), error = %e, "header cache unreadable");
-                }
-                (Vec::new(), false)
-            }
-        };
-        let in_file = entries.len();
-        let mut by_uidl: HashMap<String, format::Entry> =
-            entries.into_iter().map(|e| (e.uidl.clone(), e)).collect();
         let mut known = BTreeMap::new();
         let mut hits = Vec::new();
+        let mut ids = HashMap::new();
         for l in listing {
-            let Some((uidl, size)) = ids.get(&l.number) else {
+            let Some(uidl) = l.uidl.as_deref().filter(|u| count.get(u) == Some(&1)) else {
                 continue;
             };
-            let Some(e) = by_uidl.remove(uidl.as_str()).filter(|e| e.size == *size) else {
-                continue;
-            };
-            if let Some(bytes) = format::encode_entry(uidl, *size, &e.summary) {
-                known.insert(l.number, bytes);
-                hits.push((l.number, e.summary));
+            let hit = by_uidl.get(uidl).filter(|e| e.size == l.size);
+            match hit.and_then(|e| Some((e, e.summary()?))) {
+                Some((e, summary)) => {
+                    known.insert(l.number, e.bytes.to_vec());
+                    hits.push((l.number, summary));
+                }
+                None => {
+                    ids.insert(l.number, (uidl.to_string(), l.size));
+                }
             }
         }
         // Entries of vanished messages, or of changed sizes, are dropped.
