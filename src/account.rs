@@ -117,6 +117,21 @@ pub struct Account {
     /// What chose `Security::Plaintext`, in words for reports: the
     /// `--plaintext` flag, the config file, or the built-in demo server.
     pub plaintext_by: Option<&'static str>,
+    /// Where the header cache is kept (`cache`); off for an account made
+    /// with [`Account::new`], on for one from a URL or the config file.
+    pub cache: CacheSetting,
+}
+
+/// Where an account's header cache is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheSetting {
+    /// No cache: nothing is read or written (`--no-cache`, `cache = false`).
+    #[default]
+    Off,
+    /// popdoc's folder in the user's cache folder.
+    Default,
+    /// This folder.
+    In(PathBuf),
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -156,6 +171,7 @@ impl Account {
             preview_lines: DEFAULT_PREVIEW_LINES,
             keepalive: Some(DEFAULT_KEEPALIVE),
             plaintext_by: None,
+            cache: CacheSetting::Off,
         }
     }
 

@@ -1,5 +1,5 @@
 //! The command line (clap): `popdoc [ACCOUNT|URL]`, `demo`, `list`, `save`,
-//! `check`, `config`, `password`, `completions`, `man`, and the connection
+//! `check`, `config`, `password`, `cache`, `completions`, `man`, and the connection
 //! options they share. Only
 //! parsing and turning options into an [`Account`] (or changing one from
 //! the config file); no I/O.
@@ -26,6 +26,7 @@ Examples:
   popdoc work                                   open the account \"work\" from the config file
   popdoc list work                              list it
   popdoc config path                            where the config file is looked for
+  popdoc cache clear                            forget the headers kept between runs
   popdoc password set work                      store its password in the system keyring
   popdoc check work --retr 1 --repeat 3         a diagnostic report for a support ticket
 
@@ -67,6 +68,10 @@ pub struct Cli {
     /// Read accounts from this file (default: $POPDOC_CONFIG, else popdoc.toml in the config folder)
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// Neither read nor write the header cache: fetch every message's headers from the server
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +90,9 @@ pub enum CliCommand {
     /// Store or remove an account's password in the system keyring
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// The header cache (headers kept between runs): `popdoc cache path`, `popdoc cache clear`
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a shell completion script: popdoc completions bash > ~/.local/share/bash-completion/completions/popdoc
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell
@@ -99,6 +107,22 @@ pub enum CliCommand {
 pub enum ConfigCommand {
     /// Print where the config file is looked for, and whether it exists
     Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the cache folder, or the cache file of ACCOUNT|URL
+    Path {
+        /// Account name from the config file, or pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+        #[arg(value_name = "ACCOUNT|URL")]
+        target: Option<String>,
+    },
+    /// Remove the cached headers: of every account, or of ACCOUNT|URL
+    Clear {
+        /// Account name from the config file, or pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT]
+        #[arg(value_name = "ACCOUNT|URL")]
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +321,7 @@ impl ConnArgs {
     pub fn account(&self, url: &str) -> Result<Account, String> {
         let parts = account::parse_url(url)?;
         let mut a = Account::new(url, &parts.host, parts.port, &parts.user, parts.security);
+        a.cache = account::CacheSetting::Default;
         self.apply(&mut a)?;
         Ok(a)
     }
@@ -391,6 +416,18 @@ mod tests {
             matches!(c.command, Some(CliCommand::Password(PasswordCommand::Set { account })) if account == "work")
         );
         assert!(Cli::try_parse_from(["popdoc", "password", "delete"]).is_err());
+        let c = Cli::try_parse_from(["popdoc", "cache", "path", "work"]).unwrap();
+        assert!(
+            matches!(c.command, Some(CliCommand::Cache(CacheCommand::Path { target: Some(t) })) if t == "work")
+        );
+        let c = Cli::try_parse_from(["popdoc", "cache", "clear"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(CliCommand::Cache(CacheCommand::Clear { target: None }))
+        ));
+        let c = Cli::try_parse_from(["popdoc", "list", "work", "--no-cache"]).unwrap();
+        assert!(c.no_cache, "--no-cache goes after a command too");
+        assert!(!Cli::try_parse_from(["popdoc", "work"]).unwrap().no_cache);
         let c = Cli::try_parse_from(["popdoc", "list", "work", "--timeout", "5"]).unwrap();
         let Some(CliCommand::List(l)) = c.command else {
             panic!()

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod app;
+pub mod cache;
 pub mod check;
 pub mod cleanup;
 pub mod cli;

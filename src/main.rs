@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popdoc::cli::{Cli, CliCommand, ConfigCommand, ConnArgs, PasswordCommand};
+use popdoc::cli::{CacheCommand, Cli, CliCommand, ConfigCommand, ConnArgs, PasswordCommand};
 use popdoc::cmd;
 use popdoc::config::Resolved;
 
@@ -63,10 +63,12 @@ fn main() -> ExitCode {
         let code = runtime.block_on(popdoc::check::run(args, &resolve));
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    let no_cache = cli.no_cache;
     let result: Result<(), String> = runtime.block_on(async {
         match cli.command {
             Some(CliCommand::List(args)) => {
-                let account = one_account(&args.target, &args.conn, config)?;
+                let mut account = one_account(&args.target, &args.conn, config)?;
+                cmd::cache::apply_flag(&mut account, no_cache);
                 cmd::list::run(&account, args.json)
                     .await
                     .map_err(|e| e.to_string())
@@ -92,6 +94,14 @@ fn main() -> ExitCode {
             Some(CliCommand::Password(PasswordCommand::Delete { account })) => {
                 cmd::password::delete(config, &account)
             }
+            Some(CliCommand::Cache(CacheCommand::Path { target })) => {
+                let account = target.map(|t| one_account(&t, &ConnArgs::default(), config));
+                cmd::cache::path(account.transpose()?.as_ref())
+            }
+            Some(CliCommand::Cache(CacheCommand::Clear { target })) => {
+                let account = target.map(|t| one_account(&t, &ConnArgs::default(), config));
+                cmd::cache::clear(account.transpose()?.as_ref())
+            }
             Some(CliCommand::Completions { shell }) => {
                 cmd::docs::print(|out| cmd::docs::completions(shell, out))
             }
@@ -109,6 +119,9 @@ fn main() -> ExitCode {
                 let mut account = match resolve(cli.target.as_deref(), &cli.conn, config)? {
                     Resolved::One(a) => a,
                     Resolved::Pick(mut all) => {
+                        for a in &mut all {
+                            cmd::cache::apply_flag(a, no_cache);
+                        }
                         if cli.save_dir.is_some() {
                             for a in &mut all {
                                 a.save_dir = cli.save_dir.clone();
@@ -130,6 +143,7 @@ fn main() -> ExitCode {
                 if cli.save_dir.is_some() {
                     account.save_dir = cli.save_dir.clone();
                 }
+                cmd::cache::apply_flag(&mut account, no_cache);
                 popdoc::runtime::run(
                     account,
                     popdoc::runtime::Options {

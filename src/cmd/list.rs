@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{CmdError, Progress};
 use crate::account::Account;
+use crate::cache::Cache;
 use crate::client::ops::{HEADER_LIMIT, Listing};
 use crate::mail::{Summary, summarize};
 use crate::util::fit;
@@ -80,20 +81,53 @@ pub async fn write_to(
     let mut out = Rows::new(out, json, &listing, width);
     let mut failed = out.begin(&account.server_label(), &listing).err();
     let stop = AtomicBool::new(failed.is_some());
-    let total = listing.len();
+    // Rows the header cache knows (same UIDL and size) are printed in
+    // their place without a `TOP`; only the others are fetched.
+    let mut cached: Vec<Option<Summary>> = vec![None; listing.len()];
+    let mut cache = Cache::open(account, &listing).map(|(c, hits)| {
+        for (n, s) in hits {
+            if let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) {
+                cached[i] = Some(s);
+            }
+        }
+        c
+    });
+    // Which messages the cache knows (the iterator reads this while the
+    // rows themselves are taken out of `cached` as they are printed).
+    let hit: Vec<bool> = cached.iter().map(Option::is_some).collect();
+    let total = hit.iter().filter(|h| !**h).count();
     let mut done = 0;
     // The index in the listing of the first message without a row yet.
     let mut next = 0;
+    // Prints the cached rows before index `upto` not printed yet.
+    let print_cached = |upto: usize,
+                        next: &mut usize,
+                        cached: &mut [Option<Summary>],
+                        out: &mut Rows<_>,
+                        failed: &mut Option<std::io::Error>| {
+        while *next < upto {
+            if let Some(s) = cached[*next].take()
+                && failed.is_none()
+                && let Err(e) = out.row(&entry(&listing[*next], Ok(s)))
+            {
+                *failed = Some(e);
+                stop.store(true, Ordering::Relaxed);
+            }
+            *next += 1;
+        }
+    };
     let mut conn = Some(conn);
     while let Some(c) = conn
         .as_mut()
-        .filter(|_| next < total && !stop.load(Ordering::Relaxed))
+        .filter(|_| next < listing.len() && !stop.load(Ordering::Relaxed))
     {
         let r = c
             .top_stream(
                 &mut listing[next..]
                     .iter()
-                    .map(|l| l.number)
+                    .zip(&hit[next..])
+                    .filter(|(_, hit)| !**hit)
+                    .map(|(l, _)| l.number)
                     .take_while(|_| !stop.load(Ordering::Relaxed)),
                 0,
                 HEADER_LIMIT,
@@ -105,11 +139,13 @@ pub async fn write_to(
                     let Ok(i) = listing.binary_search_by_key(&n, |l| l.number) else {
                         return;
                     };
+                    print_cached(i, &mut next, &mut cached, &mut out, &mut failed);
                     next = i + 1;
-                    let entry = entry(
-                        &listing[i],
-                        r.map(|b| summarize(&b)).map_err(|e| e.header_note()),
-                    );
+                    let r = r.map(|b| summarize(&b));
+                    if let (Some(c), Ok(s)) = (cache.as_mut(), &r) {
+                        c.record(n, s);
+                    }
+                    let entry = entry(&listing[i], r.map_err(|e| e.header_note()));
                     if failed.is_none()
                         && let Err(e) = out.row(&entry)
                     {
@@ -129,7 +165,7 @@ pub async fn write_to(
                 if let Some(mut old) = conn.take() {
                     old.shutdown().await;
                 }
-                if next < total && !stop.load(Ordering::Relaxed) {
+                if hit[next..].iter().any(|h| !h) && !stop.load(Ordering::Relaxed) {
                     conn = Some(super::connect_as(account, &creds, true, progress).await?);
                 }
             }
@@ -141,11 +177,16 @@ pub async fn write_to(
             }
         }
     }
+    // The cached rows after the last one fetched.
+    print_cached(listing.len(), &mut next, &mut cached, &mut out, &mut failed);
     if counting {
         progress.clear();
     }
     if let Some(c) = conn {
         let _ = c.quit().await;
+    }
+    if let Some(Err(e)) = cache.as_mut().map(Cache::save) {
+        tracing::warn!(error = %e, "header cache not written");
     }
     let r = match failed {
         Some(e) => Err(e),

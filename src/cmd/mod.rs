@@ -1,7 +1,8 @@
 //! The commands other than the interface (`list`, `save`, `demo`, `config`,
-//! `password`, `completions`, `man`) and what they share:
+//! `password`, `cache`, `completions`, `man`) and what they share:
 //! connecting and logging in with progress on stderr when it is a terminal.
 
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod docs;

@@ -42,6 +42,7 @@ pub const ACCOUNT_KEYS: &[&str] = &[
     "save-dir",
     "preview-lines",
     "keepalive",
+    "cache",
 ];
 
 pub const TLS_VALUES: &[&str] = &["implicit", "starttls", "plaintext"];
@@ -203,6 +204,7 @@ struct Raw {
     save_dir: Option<PathBuf>,
     preview_lines: Option<u32>,
     keepalive: Option<u64>,
+    cache: Option<bool>,
     /// Where each key given is, by name.
     seen: Vec<(&'static str, Range<usize>)>,
 }
@@ -384,6 +386,10 @@ fn read_account(
         },
         plaintext_by: (security == Security::Plaintext)
             .then_some("tls = \"plaintext\" in the config file"),
+        cache: match raw.cache {
+            Some(false) => account::CacheSetting::Off,
+            _ => account::CacheSetting::Default,
+        },
     };
     Ok(AccountEntry {
         name: account_name,
@@ -495,6 +501,7 @@ fn read_key(
         "keepalive" => {
             raw.keepalive = Some(number(key, value, 0, 3600, " seconds (0 turns it off)")?)
         }
+        "cache" => raw.cache = Some(boolean(key, value)?),
         _ => unreachable!("every key in ACCOUNT_KEYS is read"),
     }
     Ok(())

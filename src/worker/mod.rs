@@ -19,6 +19,7 @@
 //! `reconnect.rs` (keepalive, a lost session noticed and reopened),
 //! `message.rs` (preview, save), `commit.rs` (DELE, QUIT, RSET).
 
+mod cached;
 mod commit;
 mod failure;
 mod key;

@@ -57,6 +57,10 @@ pub(super) struct Actor {
     unreadable: Vec<(MsgKey, Failure)>,
     /// When to reconnect by itself after a lost session (`reconnect.rs`).
     pub(super) backoff: Backoff,
+    /// This session's header cache (`cached.rs`), until it is written.
+    pub(super) cache: Option<crate::cache::Cache>,
+    /// The rows the cache held for the listing just opened, sent after it.
+    cached_rows: Vec<(u32, Result<crate::mail::Summary, Failure>)>,
 }
 
 /// Starts the worker; returns the request sender and the event receiver.
@@ -89,6 +93,8 @@ pub fn spawn(
         last_activity: Instant::now(),
         unreadable: Vec::new(),
         backoff: Backoff::default(),
+        cache: None,
+        cached_rows: Vec::new(),
     };
     let handle = tokio::spawn(worker.run());
     (req_tx, ev_rx, handle)
@@ -128,6 +134,7 @@ impl Actor {
                 }
                 None => {
                     // The UI is gone: leave without deleting anything.
+                    self.save_cache().await;
                     self.shutdown().await;
                     return;
                 }
@@ -175,6 +182,7 @@ impl Actor {
                 self.send(Event::Report(report)).await;
             }
             Request::Shutdown => {
+                self.save_cache().await;
                 self.shutdown().await;
                 self.send(Event::Ended).await;
                 return false;
@@ -305,7 +313,12 @@ impl Actor {
         self.send(Event::Connected(info)).await;
         match listed {
             Ok(listing) => {
-                self.pending_headers = listing.iter().map(|l| l.number).collect();
+                self.cached_rows = self.open_cache(&listing).await;
+                self.pending_headers = listing
+                    .iter()
+                    .map(|l| l.number)
+                    .filter(|&n| self.uncached(n))
+                    .collect();
                 self.listing = listing;
                 self.conn = Some(conn);
                 self.last_activity = Instant::now();
@@ -332,7 +345,14 @@ impl Actor {
     /// warning when one UIDL names two messages.
     pub(super) async fn announce_listing(&mut self) {
         self.send(Event::Listing(self.listing.clone())).await;
+        let cached = std::mem::take(&mut self.cached_rows);
+        if !cached.is_empty() {
+            self.send(Event::Headers(cached)).await;
+        }
         self.report_unreadable().await;
+        if self.pending_headers.is_empty() {
+            self.save_cache().await;
+        }
         let dups = super::key::duplicate_uidls(&self.listing);
         if !dups.is_empty() {
             self.send(Event::Notice(Failure::new(
@@ -394,6 +414,7 @@ impl Actor {
         let events = self.events.clone();
         let measured = conn.measured_window();
         let window = std::mem::replace(&mut conn.window_bytes, measured);
+        let cache = &mut self.cache;
         let r = conn
             .top_stream(&mut feed, 0, HEADER_LIMIT, &mut |num, r| {
                 answered += 1;
@@ -404,6 +425,7 @@ impl Actor {
                     }
                     f
                 });
+                super::cached::record(cache, num, &r);
                 out.push((num, r));
                 if let Ok(permit) = events.try_reserve() {
                     permit.send(Event::Headers(std::mem::take(&mut out)));
@@ -425,6 +447,9 @@ impl Actor {
             // The numbers not answered are back in the queue (above).
             Err(e) if e.gave_up_reply() => self.resume_headers(gave_up, Vec::new()).await,
             Err(e) => self.after_error(&e).await,
+        }
+        if self.pending_headers.is_empty() {
+            self.save_cache().await;
         }
     }
 

@@ -302,6 +302,8 @@ async fn completions_name_the_commands() {
             "demo",
             "plaintext",
             "uidl",
+            "cache",
+            "no-cache",
         ] {
             assert!(script.contains(word), "{shell} lacks {word}");
         }
@@ -357,6 +359,8 @@ async fn the_man_page_renders_with_the_options() {
         "--transcript",
         "POPDOC DEMO",
         "--serve",
+        "POPDOC CACHE",
+        "--no-cache",
     ] {
         assert!(text.contains(want), "the man page lacks {want}:\n{text}");
     }

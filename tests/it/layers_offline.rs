@@ -30,6 +30,9 @@ const RULES: &[(&str, Allowed)] = &[
     // actor, the app, the UI or the commands.
     ("account", Allowed::Never(ABOVE_DATA)),
     ("store", Allowed::Never(ABOVE_DATA)),
+    // The header cache: used by the worker and the commands, never by the
+    // connection library or the protocol core (their rules above).
+    ("cache", Allowed::Never(ABOVE_DATA)),
     ("config", Allowed::Never(ABOVE_DATA)),
     ("secret", Allowed::Never(ABOVE_DATA)),
     ("report", Allowed::Never(ABOVE_DATA)),

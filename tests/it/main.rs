@@ -14,6 +14,7 @@
 mod support;
 
 mod assets_offline;
+mod cache_demo;
 mod check_demo;
 mod check_dovecot;
 mod check_exim;

@@ -451,6 +451,7 @@ fn account_picker() {
         preview_lines: 200,
         keepalive: None,
         plaintext_by: None,
+        cache: popdoc::account::CacheSetting::Off,
     };
     let mut p = popdoc::app::picker::Picker::new(&[
         account("work", "pop.example.com", Security::Implicit),

@@ -49,6 +49,7 @@ fn account(port: u16) -> Account {
 }
 
 mod app_loop;
+mod cache;
 mod commit;
 mod commit_edges;
 mod flight;
