@@ -224,6 +224,10 @@ async fn event_loop(
     let mut quit_deadline: Option<tokio::time::Instant> = None;
     let mut worker_gone = false;
     loop {
+        // A request waiting for the worker: its note counts the seconds.
+        if app.clock(Instant::now()) {
+            dirty = true;
+        }
         if dirty && last_draw.elapsed() >= FRAME {
             terminal
                 .draw(|f| crate::ui::render(f, &app))
@@ -232,6 +236,11 @@ async fn event_loop(
             last_draw = Instant::now();
         }
         let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        // Wakes once a second only while something waits; idle otherwise.
+        let tick = app.waiting_since().map(|since| {
+            let secs = since.elapsed().as_secs() + 1;
+            tokio::time::Instant::from_std(since + Duration::from_secs(secs))
+        });
         let msg = tokio::select! {
             m = input.recv() => match m {
                 Some(m) => m,
@@ -249,6 +258,7 @@ async fn event_loop(
                 }
             },
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
+            _ = async { tokio::time::sleep_until(tick.unwrap()).await }, if tick.is_some() => continue,
             _ = async { tokio::time::sleep_until(quit_deadline.unwrap()).await }, if quit_deadline.is_some() => return app.outcome(),
         };
         dirty = true;

@@ -131,6 +131,11 @@ pub(super) fn on_event(app: &mut App, event: Event, fx: &mut Vec<Effect>) {
             }
         }
         Event::Preview { id, result, .. } => {
+            // The worker answers again: a wait still outstanding starts over.
+            if let Some(w) = &mut app.screen.waiting {
+                w.since = None;
+                w.text = None;
+            }
             if let Some(p) = &mut app.screen.preview
                 && p.id == id
             {

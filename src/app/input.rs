@@ -248,6 +248,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
 
 /// Esc: cancel the innermost thing going on.
 fn escape(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.stop_waiting(fx) {
+        return;
+    }
     if let Some(s) = &mut app.screen.save {
         if !s.cancelling {
             s.cancelling = true;

@@ -21,6 +21,7 @@ pub mod picker;
 mod screen;
 mod update;
 mod view;
+mod waiting;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ use crate::worker::{Failure, Mark, MsgKey, Request, SessionInfo};
 
 pub use keyset::KeySet;
 pub use view::{FILTER_SEARCHES, SortKey};
+pub use waiting::{Waiting, waiting_text};
 
 pub use update::update;
 
@@ -277,6 +279,8 @@ pub struct Screen {
     pub dialog: Option<Dialog>,
     pub overlay: Option<Overlay>,
     pub status: Option<(StatusKind, String)>,
+    /// The preview the worker has not answered yet (`waiting.rs`).
+    pub waiting: Option<Waiting>,
     /// The last connection report (`i`), as text lines wrapped to the
     /// screen (rendered again on a resize).
     pub report: Option<Vec<String>>,
@@ -357,6 +361,7 @@ impl App {
                 dialog: None,
                 overlay: None,
                 status: None,
+                waiting: None,
                 report: None,
                 report_source: None,
                 width: 80,

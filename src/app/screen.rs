@@ -42,7 +42,9 @@ impl App {
     pub fn status_lines(&self) -> Vec<String> {
         let width = self.screen.width as usize;
         let right = self.headers_counter().map_or(0, |c| c.width());
-        let text = self.screen.status.as_ref().map_or("", |(_, t)| t.as_str());
+        let waiting = self.waiting_note();
+        let status = self.screen.status.as_ref().map(|(_, t)| t.as_str());
+        let text = waiting.as_deref().or(status).unwrap_or("");
         let mut lines: Vec<String> = wrap(
             text,
             width.saturating_sub(right + 1),

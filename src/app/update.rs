@@ -92,6 +92,7 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
         return;
     };
     let id = app.id();
+    let cancel = app.start_waiting();
     app.screen.preview = Some(PreviewState {
         id,
         key: row.key(),
@@ -107,6 +108,7 @@ pub(super) fn open_preview(app: &mut App, raw: bool, fx: &mut Vec<Effect>) {
         number: row.number,
         lines: app.setup.preview_lines,
         size: row.size,
+        cancel,
     }));
 }
 

@@ -145,6 +145,39 @@ impl Connection {
             .await
     }
 
+    /// `TOP n lines` for one message; `cancel` stops waiting for it, and
+    /// leaves the connection unusable (its reply is still coming). The
+    /// outer error: the connection broke (or the wait was cancelled).
+    pub async fn top_one(
+        &mut self,
+        n: u32,
+        lines: u32,
+        limit: usize,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<Result<Vec<u8>, Error>, Error> {
+        let mut result = None;
+        let expected = (u64::from(lines) * 80).min(limit as u64);
+        self.exchange(
+            &mut std::iter::once((
+                Command::Top {
+                    msg: n,
+                    lines,
+                    limit,
+                },
+                expected,
+            )),
+            None::<&mut tokio::io::Sink>,
+            cancel,
+            &mut |o| {
+                if let CommandOutcome::Reply(_, r) = o {
+                    result = Some(r.map(|r| r.body.unwrap_or_default()));
+                }
+            },
+        )
+        .await?;
+        Ok(result.unwrap_or_else(|| Err(Error::Invalid("TOP got no reply".into()))))
+    }
+
     /// `TOP n lines` for each number `numbers` yields, in one flight: the
     /// next number is pulled only when the window has room for it (so an
     /// iterator that reads a queue sees the queue as it is then), and the

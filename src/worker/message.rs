@@ -29,6 +29,7 @@ impl Actor {
         number: u32,
         lines: u32,
         size: u64,
+        cancel: CancellationToken,
     ) {
         // When the user has already moved on (a newer preview is
         // queued), this one would be dropped anyway: skip its TOP.
@@ -42,8 +43,14 @@ impl Actor {
         {
             return;
         }
-        let result = self.top_preview(&key, lines, size).await;
+        let result = self.top_preview(&key, lines, size, &cancel).await;
+        let cancelled = matches!(&result, Err(f) if f.kind == FailureKind::Cancelled);
         self.send(Event::Preview { id, number, result }).await;
+        if cancelled {
+            self.flush_transcript().await;
+            // The TOP reply is still coming: the connection must be reopened.
+            self.connect_retrying(true).await;
+        }
     }
 
     async fn top_preview(
@@ -51,25 +58,23 @@ impl Actor {
         key: &MsgKey,
         lines: u32,
         size: u64,
+        cancel: &CancellationToken,
     ) -> Result<Preview, Failure> {
         let n = self.current_number(key).ok_or_else(Failure::gone)?;
         let conn = self
             .conn
             .as_mut()
             .ok_or_else(|| Failure::not_connected(NOT_CONNECTED))?;
-        let mut result = None;
-        let r = conn
-            .top_many(&[n], lines, 16 * 1024 * 1024, &mut |_, r| result = Some(r))
-            .await;
+        let r = conn.top_one(n, lines, 16 * 1024 * 1024, Some(cancel)).await;
         self.last_activity = Instant::now();
-        if let Err(e) = r {
-            self.after_error(&e).await;
-            return Err(e.into());
-        }
-        match result {
-            Some(Ok(bytes)) => Ok(preview(&bytes, Some(size))),
-            Some(Err(e)) => Err(e.into()),
-            None => Err(Failure::new(FailureKind::Protocol, "no reply")),
+        match r {
+            Err(Error::Cancelled) => Err(Error::Cancelled.into()),
+            Err(e) => {
+                self.after_error(&e).await;
+                Err(e.into())
+            }
+            Ok(Ok(bytes)) => Ok(preview(&bytes, Some(size))),
+            Ok(Err(e)) => Err(e.into()),
         }
     }
 

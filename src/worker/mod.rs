@@ -60,6 +60,9 @@ pub enum Request {
         number: u32,
         lines: u32,
         size: u64,
+        /// Stops waiting for the reply; the worker then reconnects (the
+        /// reply is still coming), as after a cancelled save.
+        cancel: CancellationToken,
     },
     Save {
         id: u64,

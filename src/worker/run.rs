@@ -157,7 +157,8 @@ impl Actor {
                 number,
                 lines,
                 size,
-            } => self.preview(id, key, number, lines, size).await,
+                cancel,
+            } => self.preview(id, key, number, lines, size, cancel).await,
             Request::Save {
                 id,
                 key,

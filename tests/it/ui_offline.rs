@@ -187,6 +187,24 @@ fn preview_stacked_and_side_by_side() {
     });
 }
 
+/// A preview the server has not answered for 5 s: the status line says
+/// so, and how to stop waiting.
+#[test]
+fn waiting_for_the_server() {
+    both("waiting_5s", |w, h| {
+        let mut a = with_headers(connected(w, h, 30), 30);
+        update(&mut a, key('j'));
+        update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        let since = std::time::Instant::now();
+        a.clock(since);
+        a.clock(since + Duration::from_secs(5));
+        a
+    });
+}
+
 #[test]
 fn save_progress() {
     both("save_progress", |w, h| {

@@ -204,4 +204,5 @@ mod marks;
 mod rows;
 mod screen;
 mod session;
+mod waiting;
 mod worker_events;

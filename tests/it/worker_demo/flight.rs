@@ -81,6 +81,7 @@ async fn a_preview_during_a_large_load_is_answered_before_the_load_ends() {
         number: last.number,
         lines: 5,
         size: last.size,
+        cancel: Default::default(),
     })
     .await
     .unwrap();

@@ -57,3 +57,4 @@ mod flights;
 mod gave_up;
 mod reconnect;
 mod save;
+mod waiting;

@@ -106,6 +106,7 @@ async fn saves_previews_and_a_dropped_ui_delete_nothing() {
             number: n,
             lines: 5,
             size: 10,
+            cancel: Default::default(),
         })
         .await
         .unwrap();
