@@ -103,20 +103,33 @@ fn opt_text(out: &mut Vec<u8>, t: Option<&str>) {
 /// A whole file: the header, `entries` (each from [`encode_entry`]) and
 /// the checksum.
 pub fn file_bytes<'a>(account: &[u8; 32], entries: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + SUM);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(account);
-    out.extend_from_slice(&[0; 4]);
-    let mut count: u32 = 0;
-    for e in entries {
-        out.extend_from_slice(e);
-        count += 1;
-    }
-    out[HEADER - 4..HEADER].copy_from_slice(&count.to_le_bytes());
-    let sum = Sha256::digest(&out);
-    out.extend_from_slice(&sum);
+    let entries: Vec<&[u8]> = entries.collect();
+    let mut out = Vec::with_capacity(HEADER + SUM + entries.iter().map(|e| e.len()).sum::<usize>());
+    write_file(&mut out, account, &entries).expect("writing to memory");
     out
+}
+
+/// Writes the same bytes as [`file_bytes`] to `out` as they are made (the
+/// checksum taken on the way), so a large cache is never held twice.
+pub fn write_file(
+    out: &mut (impl std::io::Write + ?Sized),
+    account: &[u8; 32],
+    entries: &[&[u8]],
+) -> std::io::Result<()> {
+    let count = u32::try_from(entries.len()).map_err(std::io::Error::other)?;
+    let mut sum = Sha256::new();
+    let mut put = |bytes: &[u8]| -> std::io::Result<()> {
+        sum.update(bytes);
+        out.write_all(bytes)
+    };
+    put(MAGIC)?;
+    put(&VERSION.to_le_bytes())?;
+    put(account)?;
+    put(&count.to_le_bytes())?;
+    for e in entries {
+        put(e)?;
+    }
+    out.write_all(&sum.finalize())
 }
 
 /// One entry of a file, not yet decoded: its UIDL, its LIST size and

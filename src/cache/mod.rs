@@ -151,10 +151,11 @@ impl Cache {
 
     /// Keeps the summary fetched for message `number`.
     pub fn record(&mut self, number: u32, summary: &Summary) {
-        let Some((uidl, size)) = self.ids.get(&number) else {
+        // Taken out: the UIDL is in the entry from now on.
+        let Some((uidl, size)) = self.ids.remove(&number) else {
             return;
         };
-        if let Some(bytes) = format::encode_entry(uidl, *size, summary) {
+        if let Some(bytes) = format::encode_entry(&uidl, size, summary) {
             self.known.insert(number, bytes);
             self.dirty = true;
         }
@@ -166,9 +167,11 @@ impl Cache {
         if !self.dirty {
             return Ok(());
         }
-        let newest = self.newest(MAX_ENTRIES, MAX_BYTES);
-        let data = format::file_bytes(&self.key, newest.into_iter().rev());
-        write_private(&self.path, &data)?;
+        let mut newest = self.newest(MAX_ENTRIES, MAX_BYTES);
+        newest.reverse();
+        write_private(&self.path, |out| {
+            format::write_file(out, &self.key, &newest)
+        })?;
         self.dirty = false;
         Ok(())
     }
@@ -196,7 +199,10 @@ impl Cache {
 
 /// Writes `data` to `path` whole or not at all: a temporary file (0600) in
 /// the same folder (made 0700 if missing), synced, then renamed.
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+fn write_private(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     if !dir.exists() {
         let mut b = std::fs::DirBuilder::new();
@@ -209,7 +215,11 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".popdoc-cache")
         .tempfile_in(dir)?;
-    tmp.write_all(data)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
