@@ -39,6 +39,13 @@ fn parse(bytes: &[u8]) -> Option<Message<'_>> {
     MessageParser::default().parse(bytes)
 }
 
+/// Parses a header block (or a whole message; only headers are used).
+/// A panic inside the MIME parser (seen on crafted input) gives an empty
+/// summary instead of ending popdoc.
+pub fn summarize(header_block: &[u8]) -> Summary {
+    crate::util::contained(|| summarize_parsed(header_block)).unwrap_or_default()
+}
+
 fn address_list(a: Option<&Address<'_>>) -> String {
     let Some(a) = a else { return String::new() };
     a.iter()
@@ -59,8 +66,7 @@ fn date_of(m: &Message<'_>) -> Option<i64> {
     m.date().filter(|d| d.is_valid()).map(|d| d.to_timestamp())
 }
 
-/// Parses a header block (or a whole message; only headers are used).
-pub fn summarize(header_block: &[u8]) -> Summary {
+fn summarize_parsed(header_block: &[u8]) -> Summary {
     let Some(m) = parse(header_block) else {
         return Summary::default();
     };
@@ -118,7 +124,20 @@ pub struct Preview {
 
 /// Builds a preview from the bytes of `TOP n K`. `full_size` is the LIST
 /// size, used to tell whether the preview is the whole message.
+/// A panic inside the MIME parser gives the raw header lines only.
 pub fn preview(top: &[u8], full_size: Option<u64>) -> Preview {
+    crate::util::contained(|| preview_parsed(top, full_size)).unwrap_or_else(|| Preview {
+        headers: Vec::new(),
+        raw_headers: raw_header_lines(top),
+        body: Vec::new(),
+        body_kind: BodyKind::None,
+        parts: Vec::new(),
+        truncated: full_size.is_some_and(|s| (top.len() as u64) < s.saturating_sub(2)),
+        date: None,
+    })
+}
+
+fn preview_parsed(top: &[u8], full_size: Option<u64>) -> Preview {
     let truncated = full_size.is_some_and(|s| (top.len() as u64) < s.saturating_sub(2));
     let raw_headers = raw_header_lines(top);
     let Some(m) = parse(top) else {
@@ -264,6 +283,20 @@ fn walk(
 
 #[cfg(test)]
 mod tests {
+
+    /// A nested message/rfc822 part that made mail-parser 0.11 panic
+    /// ("Invalid part ID, could not find multipart"), found by the `mail`
+    /// fuzz target: the summary and the preview come back empty instead of
+    /// the panic ending popdoc.
+    #[test]
+    fn a_message_that_panics_the_mime_parser_gives_an_empty_summary() {
+        let crash = include_bytes!("../fuzz/corpus/mail/nested-rfc822-parser-panic");
+        assert_eq!(summarize(crash), Summary::default());
+        let p = preview(crash, None);
+        assert!(p.parts.is_empty() && p.body.is_empty());
+        assert!(p.raw_headers.iter().any(|h| h.starts_with("Subject: fwd")));
+        assert!(!crate::util::panic_is_contained());
+    }
     use super::*;
 
     #[test]

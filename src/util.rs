@@ -277,3 +277,25 @@ mod tests {
         assert_eq!(rfc3339(0).unwrap(), "1970-01-01T00:00:00Z");
     }
 }
+
+thread_local! {
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it into `None`: for third-party code
+/// that parses what a server sent (mail-parser has panicked on crafted
+/// MIME), so that a hostile message costs its own summary, not the session.
+/// While `f` runs, [`panic_is_contained`] is true on this thread, so the
+/// process's panic hook lets the unwinding reach here instead of ending
+/// popdoc.
+pub fn contained<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let was = CONTAINED.with(|c| c.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(was));
+    r.ok()
+}
+
+/// True while [`contained`] runs on this thread.
+pub fn panic_is_contained() -> bool {
+    CONTAINED.with(std::cell::Cell::get)
+}

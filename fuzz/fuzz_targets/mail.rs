@@ -3,7 +3,9 @@
 //! panic; every string they make for the screen is free of control and
 //! bidirectional characters; one-line fields hold no line break and no run
 //! of blanks; the part list stays bounded; a preview of the whole message
-//! is not called truncated.
+//! is not called truncated. A panic inside mail-parser is contained by
+//! popdoc (the summary comes back empty): found here, seed
+//! `corpus/mail/nested-rfc822-parser-panic`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -57,7 +59,23 @@ fn check_preview(bytes: &[u8], full: Option<u64>) {
     }
 }
 
+/// libFuzzer's panic hook aborts on every panic; a panic popdoc contains
+/// (`util::contained`, around mail-parser) is not a crash of popdoc, so the
+/// hook is wrapped once to let that one unwind to its catcher.
+fn let_contained_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fuzzer_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !popdoc::util::panic_is_contained() {
+                fuzzer_hook(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    let_contained_panics_unwind();
     check_summary(data);
     check_preview(data, Some(data.len() as u64));
     let cut = data.len() / 2;

@@ -15,6 +15,11 @@ pub const PANIC_EXIT: i32 = 101;
 /// panic's message).
 pub fn install_panic_hook(log: Option<PathBuf>) {
     std::panic::set_hook(Box::new(move |info| {
+        // A panic that `util::contained` catches (a parser of server
+        // input) is that input's fault, not the end of popdoc.
+        if crate::util::panic_is_contained() {
+            return;
+        }
         crate::cleanup::remove_all();
         super::restore_terminal();
         let location = info
