@@ -147,6 +147,12 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The server refused with `[IN-USE]`: another session holds the
+    /// mailbox (often the one just closed, until the server notices).
+    pub fn is_in_use(&self) -> bool {
+        self.status().and_then(|s| s.code.as_ref()) == Some(&crate::pop3::RespCode::InUse)
+    }
 }
 
 fn tls_message(

@@ -98,12 +98,7 @@ pub async fn connect_as(
         let mut conn = Connection::open(account.endpoint(), account.timeout, &mut on_stage).await?;
         match conn.authenticate(creds, account.login, &mut on_stage).await {
             Ok(()) => return Ok(conn),
-            Err(e)
-                if wait_for_lock
-                    && tries < 6
-                    && e.status().and_then(|s| s.code.as_ref())
-                        == Some(&crate::pop3::RespCode::InUse) =>
-            {
+            Err(e) if wait_for_lock && tries < 6 && e.is_in_use() => {
                 conn.shutdown().await;
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(2));

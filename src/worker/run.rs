@@ -270,7 +270,7 @@ impl Actor {
                 }
             }
             .await;
-            let in_use = matches!(&attempt, Err((e, _)) if e.status().and_then(|s| s.code.as_ref()) == Some(&crate::pop3::RespCode::InUse));
+            let in_use = matches!(&attempt, Err((e, _)) if e.is_in_use());
             if !(wait_for_lock && in_use && Instant::now() + delay < deadline) {
                 break attempt;
             }
